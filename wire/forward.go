@@ -1,0 +1,91 @@
+package wire
+
+import (
+	"fmt"
+	"time"
+)
+
+// Forwarded is one message a relay carries upstream on behalf of a node. Frame holds the
+// message's frame exactly as the node sent it, signature included.
+type Forwarded struct {
+	// Seq is the sequence number of the item in the sending relay's queue; the receiver's
+	// Ack.Seq acknowledges every item up to it.
+	Seq uint64
+	// Path lists the relays the item went through, nearest the node first. The first one is
+	// the node's policy server.
+	Path     []string
+	Received time.Time // when the first relay took it from the node
+	Frame    []byte
+}
+
+// Forward is a batch of items a relay hands to its upstream, in queue order.
+type Forward struct {
+	Items []Forwarded
+}
+
+// Limits that keep one forward within a frame and a relay's memory.
+const (
+	MaxForwardItems = 4096
+	maxPathLen      = 16
+)
+
+func init() { register(TypeForward, func() Message { return new(Forward) }) }
+
+func (*Forward) Type() Type { return TypeForward }
+
+func (f *Forward) AppendBinary(b []byte) ([]byte, error) {
+	if len(f.Items) > MaxForwardItems {
+		return b, fmt.Errorf("forward of %d items, limit %d", len(f.Items), MaxForwardItems)
+	}
+	b = appendUvarint(b, uint64(len(f.Items)))
+	for _, it := range f.Items {
+		if len(it.Path) > maxPathLen {
+			return b, fmt.Errorf("forward path of %d relays, limit %d", len(it.Path), maxPathLen)
+		}
+		b = appendUvarint(b, it.Seq)
+		b = appendUvarint(b, uint64(len(it.Path)))
+		for _, hop := range it.Path {
+			b = appendString(b, hop)
+		}
+		b = appendTime(b, it.Received)
+		b = appendBytes(b, it.Frame)
+	}
+	return b, nil
+}
+
+func (f *Forward) UnmarshalBinary(p []byte) error {
+	d := decoder{b: p}
+	n := d.count("items", 4)
+	if n > MaxForwardItems {
+		return fmt.Errorf("%w: forward of %d items, limit %d", ErrMalformed, n, MaxForwardItems)
+	}
+	f.Items = make([]Forwarded, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		var it Forwarded
+		it.Seq = d.uvarint("seq")
+		hops := d.count("path", 1)
+		if hops > maxPathLen {
+			d.fail(fmt.Sprintf("path of %d relays, limit %d", hops, maxPathLen))
+			break
+		}
+		for j := 0; j < hops; j++ {
+			it.Path = append(it.Path, d.string("hop", maxIDLen))
+		}
+		it.Received = d.time("received")
+		it.Frame = cloneBytes(d.bytes("frame", MaxFrameSize))
+		f.Items = append(f.Items, it)
+	}
+	return d.err
+}
+
+// Inner decodes the node's message carried by the item.
+func (it *Forwarded) Inner() (Message, error) {
+	m, rest, err := DecodeFrame(it.Frame, MaxFrameSize)
+	if err != nil {
+		return nil, fmt.Errorf("forwarded item %d: %w", it.Seq, err)
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%w: forwarded item %d has %d bytes after its frame", ErrMalformed, it.Seq, len(rest))
+	}
+	return m, nil
+}

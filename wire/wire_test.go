@@ -1,0 +1,198 @@
+package wire
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+var testKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+
+var testTime = time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
+
+// sampleMessages holds one filled-in message of every type; round-trip and fuzz tests
+// start from it, so a new message type is covered by adding it here.
+func sampleMessages() []Message {
+	enrol := NewEnrol(EnrolStub{
+		NodeID: "0b5f6c1e-4c36-4b6f-9a3e-2f1d0c9b8a7e", Hostname: "web1.example.org", OS: "Debian 12",
+		PolicyServer: "relay1:6710", SoftwareVersion: "0.1.0", Role: RoleAgent, Time: testTime,
+	}, testKey)
+	inner, _ := AppendFrame(nil, enrol)
+	return []Message{
+		NewHello(RoleRelay, "relay-1", "0.1.0"),
+		enrol,
+		&Ack{Status: AckRetryLater, Reason: "queue full", RetryAfter: 30 * time.Second, Seq: 42, NodeStatus: "pending"},
+		&Forward{Items: []Forwarded{
+			{Seq: 1, Path: []string{"relay-a", "relay-b"}, Received: testTime, Frame: inner},
+			{Seq: 2, Frame: inner},
+		}},
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, m := range sampleMessages() {
+		t.Run(m.Type().String(), func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := WriteMessage(&buf, m); err != nil {
+				t.Fatal(err)
+			}
+			got, err := ReadMessage(&buf, MaxFrameSize)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, m) {
+				t.Errorf("got %#v, want %#v", got, m)
+			}
+			if _, err := ReadMessage(&buf, MaxFrameSize); err != io.EOF {
+				t.Errorf("after the only frame: got %v, want io.EOF", err)
+			}
+		})
+	}
+}
+
+func TestUnknownTypeSkipped(t *testing.T) {
+	var b []byte
+	b = appendUvarint(b, 999) // a type from a future version
+	b = appendBytes(b, []byte("whatever it is"))
+	b, _ = AppendFrame(b, &Ack{Status: AckOK})
+	m, err := ReadMessage(bytes.NewReader(b), MaxFrameSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := m.(*Ack); !ok || a.Status != AckOK {
+		t.Errorf("got %#v, want the ack after the unknown frame", m)
+	}
+}
+
+func TestFrameTooLargeRefusedBeforeAllocation(t *testing.T) {
+	var b []byte
+	b = appendUvarint(b, uint64(TypeHello))
+	b = appendUvarint(b, 1<<62) // would be an absurd allocation
+	_, err := ReadMessage(bytes.NewReader(b), 1<<20)
+	if !errors.Is(err, ErrFrameTooLarge) {
+		t.Errorf("got %v, want ErrFrameTooLarge", err)
+	}
+}
+
+func TestMalformed(t *testing.T) {
+	good, _ := AppendFrame(nil, sampleMessages()[0])
+	tests := []struct {
+		name  string
+		frame []byte
+	}{
+		{"truncated payload", good[:len(good)-3]},
+		{"truncated length", good[:1]},
+		{"bad role", func() []byte {
+			b, _ := AppendFrame(nil, &Hello{ProtocolVersion: 1, Role: 9})
+			return b
+		}()},
+		{"string longer than payload", func() []byte {
+			p := appendUvarint(nil, 1)
+			p = appendUvarint(p, 1)
+			p = append(p, byte(RoleAgent))
+			p = appendUvarint(p, 100) // node id claims 100 bytes
+			b := appendUvarint(nil, uint64(TypeHello))
+			b = appendUvarint(b, uint64(len(p)))
+			return append(b, p...)
+		}()},
+		{"forward count larger than payload", func() []byte {
+			p := appendUvarint(nil, 1000)
+			b := appendUvarint(nil, uint64(TypeForward))
+			b = appendUvarint(b, uint64(len(p)))
+			return append(b, p...)
+		}()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ReadMessage(bytes.NewReader(tt.frame), MaxFrameSize)
+			if !errors.Is(err, ErrMalformed) {
+				t.Errorf("got %v, want ErrMalformed", err)
+			}
+		})
+	}
+}
+
+func TestEnrolSignature(t *testing.T) {
+	e := sampleMessages()[1].(*Enrol)
+	stub, err := e.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stub.Hostname != "web1.example.org" || !stub.Time.Equal(testTime) || stub.Role != RoleAgent {
+		t.Errorf("got stub %+v", stub)
+	}
+
+	tampered := *e
+	tampered.Signed.Body = bytes.Replace(append([]byte(nil), e.Signed.Body...), []byte("web1"), []byte("web2"), 1)
+	if _, err := tampered.Open(); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("tampered body: got %v, want ErrBadSignature", err)
+	}
+
+	// A valid signature over the same bytes for another purpose must not open an enrolment.
+	other := Sign("report", e.Signed.Body, testKey)
+	if _, err := (&Enrol{Signed: other}).Open(); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("signature of another domain: got %v, want ErrBadSignature", err)
+	}
+}
+
+func TestForwardInner(t *testing.T) {
+	f := sampleMessages()[3].(*Forward)
+	m, err := f.Items[0].Inner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.(*Enrol); !ok {
+		t.Errorf("got %T, want *Enrol", m)
+	}
+	bad := Forwarded{Seq: 9, Frame: append(append([]byte(nil), f.Items[0].Frame...), 0)}
+	if _, err := bad.Inner(); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "item 9") {
+		t.Errorf("trailing bytes: got %v", err)
+	}
+}
+
+func TestAckErr(t *testing.T) {
+	if err := (&Ack{Status: AckOK}).Err(); err != nil {
+		t.Errorf("ok ack: got %v", err)
+	}
+	err := (&Ack{Status: AckRejected, Reason: "key refused"}).Err()
+	var nack *NackError
+	if !errors.As(err, &nack) || nack.Ack.Status != AckRejected {
+		t.Errorf("got %v, want a NackError with status rejected", err)
+	}
+}
+
+// FuzzReadMessage feeds arbitrary bytes to the frame decoder: it must return a message or
+// an error, never panic, and whatever it decodes must encode again.
+func FuzzReadMessage(f *testing.F) {
+	for _, m := range sampleMessages() {
+		b, err := AppendFrame(nil, m)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{})
+	f.Add([]byte{0x80})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ReadMessage(bytes.NewReader(data), 1<<20)
+		if err != nil {
+			return
+		}
+		if _, err := AppendFrame(nil, m); err != nil {
+			t.Fatalf("decoded %T does not encode again: %v", m, err)
+		}
+		if e, ok := m.(*Enrol); ok {
+			_, _ = e.Open()
+		}
+		if fw, ok := m.(*Forward); ok {
+			for i := range fw.Items {
+				_, _ = fw.Items[i].Inner()
+			}
+		}
+	})
+}
