@@ -1,0 +1,212 @@
+package inventory
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/shirou/gopsutil/v3/disk"
+	"github.com/shirou/gopsutil/v3/mem"
+	psnet "github.com/shirou/gopsutil/v3/net"
+)
+
+// collectCPU reads /proc/cpuinfo itself: gopsutil's cpu package needs
+// github.com/tklauser/go-sysconf, which go.mod does not carry.
+func collectCPU(_ context.Context, c *collector) {
+	b, err := c.read("/proc/cpuinfo")
+	if err != nil {
+		c.note("cpus", "read /proc/cpuinfo: %v", err)
+		return
+	}
+	c.inv.CPUs = parseCPUInfo(b, c.inv.OS.Architecture)
+	if len(c.inv.CPUs) == 0 {
+		c.note("cpus", "/proc/cpuinfo lists no processor")
+	}
+}
+
+// parseCPUInfo folds the per-logical-CPU blocks of /proc/cpuinfo into one entry per
+// physical package and model.
+func parseCPUInfo(b []byte, arch string) []CPU {
+	type key struct{ phys, model string }
+	var out []CPU
+	idx := make(map[key]int)
+	cores := make(map[key]map[string]bool)
+	var cur map[string]string
+	flush := func() {
+		if cur == nil {
+			return
+		}
+		model := cur["model name"]
+		if model == "" {
+			model = cur["Model"] // arm
+		}
+		k := key{cur["physical id"], model}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			cores[k] = make(map[string]bool)
+			mhz, _ := strconv.ParseFloat(cur["cpu MHz"], 64)
+			vendor := cur["vendor_id"]
+			if vendor == "" {
+				vendor = cur["CPU implementer"]
+			}
+			out = append(out, CPU{Model: model, Vendor: vendor, MHz: mhz, Architecture: arch})
+		}
+		out[i].Threads++
+		core := cur["core id"]
+		if core == "" {
+			core = cur["processor"]
+		}
+		cores[k][core] = true
+		cur = nil
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if k == "processor" {
+			flush()
+			cur = make(map[string]string)
+		}
+		if cur != nil {
+			cur[k] = v
+		}
+	}
+	flush()
+	for k, i := range idx {
+		out[i].Cores = len(cores[k])
+	}
+	return out
+}
+
+func collectMemory(_ context.Context, c *collector) {
+	if vm, err := mem.VirtualMemoryWithContext(c.psctx); err != nil {
+		c.note("memory.total", "read meminfo: %v", err)
+	} else {
+		c.inv.Memory.Total = vm.Total
+	}
+	if sw, err := mem.SwapMemoryWithContext(c.psctx); err != nil {
+		c.note("memory.swap_total", "read swap: %v", err)
+	} else {
+		c.inv.Memory.SwapTotal = sw.Total
+	}
+}
+
+// collectDisks reads /sys/block directly: gopsutil knows partitions and counters, not the
+// devices' model and size.
+func collectDisks(_ context.Context, c *collector) {
+	dir := c.path("/sys/block")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		c.note("disks", "read /sys/block: %v", err)
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, "loop") || strings.HasPrefix(name, "ram") ||
+			strings.HasPrefix(name, "zram") || strings.HasPrefix(name, "dm-") {
+			continue
+		}
+		base := "/sys/block/" + name + "/"
+		d := Disk{Name: name}
+		if s, err := strconv.ParseUint(c.readLine(base+"size"), 10, 64); err == nil {
+			d.Size = s * 512 // always 512-byte sectors, whatever the device's block size
+		}
+		d.Model = c.readLine(base + "device/model")
+		d.Manufacturer = c.readLine(base + "device/vendor")
+		d.Serial = c.readLine(base + "device/serial")
+		switch {
+		case c.readLine(base+"removable") == "1" && strings.HasPrefix(name, "sr"):
+			d.Type = "cdrom"
+		case c.readLine(base+"queue/rotational") == "0":
+			d.Type = "ssd"
+		case c.readLine(base+"queue/rotational") == "1":
+			d.Type = "hdd"
+		default:
+			d.Type = "disk"
+		}
+		c.inv.Disks = append(c.inv.Disks, d)
+	}
+}
+
+// pseudoFS are filesystems without storage of their own, left out of the inventory.
+var pseudoFS = map[string]bool{
+	"proc": true, "sysfs": true, "devtmpfs": true, "devpts": true, "cgroup": true,
+	"cgroup2": true, "securityfs": true, "pstore": true, "bpf": true, "tracefs": true,
+	"debugfs": true, "mqueue": true, "hugetlbfs": true, "configfs": true, "fusectl": true,
+	"autofs": true, "binfmt_misc": true, "efivarfs": true, "nsfs": true, "rpc_pipefs": true,
+	"squashfs": true, "overlay": false,
+}
+
+func collectFilesystems(_ context.Context, c *collector) {
+	if !c.live() {
+		c.note("filesystems", "not collected under a root prefix")
+		return
+	}
+	parts, err := disk.PartitionsWithContext(c.psctx, false)
+	if err != nil {
+		c.note("filesystems", "list mounts: %v", err)
+		return
+	}
+	seen := make(map[string]bool)
+	for _, p := range parts {
+		if pseudoFS[p.Fstype] || seen[p.Mountpoint] {
+			continue
+		}
+		seen[p.Mountpoint] = true
+		fs := Filesystem{Mountpoint: p.Mountpoint, Device: p.Device, Type: p.Fstype}
+		if u, err := disk.UsageWithContext(c.psctx, p.Mountpoint); err == nil {
+			fs.Total, fs.Free = u.Total, u.Free
+		}
+		if fs.Type == "tmpfs" && fs.Mountpoint != "/tmp" {
+			continue // /run, /dev/shm and friends: memory, not storage
+		}
+		c.inv.Filesystems = append(c.inv.Filesystems, fs)
+	}
+	sort.Slice(c.inv.Filesystems, func(i, j int) bool {
+		return c.inv.Filesystems[i].Mountpoint < c.inv.Filesystems[j].Mountpoint
+	})
+}
+
+func collectInterfaces(_ context.Context, c *collector) {
+	if !c.live() {
+		c.note("network.interfaces", "not collected under a root prefix")
+		return
+	}
+	ifs, err := psnet.InterfacesWithContext(c.psctx)
+	if err != nil {
+		c.note("network.interfaces", "list interfaces: %v", err)
+		return
+	}
+	for _, in := range ifs {
+		if in.Name == "lo" {
+			continue
+		}
+		i := Interface{Name: in.Name, MAC: in.HardwareAddr, MTU: in.MTU}
+		for _, f := range in.Flags {
+			if f == "up" {
+				i.Up = true
+			}
+		}
+		for _, a := range in.Addrs {
+			if strings.Contains(a.Addr, ":") {
+				i.IPv6 = append(i.IPv6, a.Addr)
+			} else {
+				i.IPv4 = append(i.IPv4, a.Addr)
+			}
+		}
+		if t := c.readLine(filepath.Join("/sys/class/net", in.Name, "type")); t == "1" {
+			i.Type = "ethernet"
+		}
+		if s := c.readLine(filepath.Join("/sys/class/net", in.Name, "speed")); s != "" && s != "-1" {
+			i.Speed = s
+		}
+		c.inv.Network.Interfaces = append(c.inv.Network.Interfaces, i)
+	}
+}
