@@ -38,17 +38,11 @@ func (f *Forward) AppendBinary(b []byte) ([]byte, error) {
 		return b, fmt.Errorf("forward of %d items, limit %d", len(f.Items), MaxForwardItems)
 	}
 	b = appendUvarint(b, uint64(len(f.Items)))
-	for _, it := range f.Items {
-		if len(it.Path) > maxPathLen {
-			return b, fmt.Errorf("forward path of %d relays, limit %d", len(it.Path), maxPathLen)
+	for i := range f.Items {
+		var err error
+		if b, err = f.Items[i].appendBinary(b); err != nil {
+			return b, err
 		}
-		b = appendUvarint(b, it.Seq)
-		b = appendUvarint(b, uint64(len(it.Path)))
-		for _, hop := range it.Path {
-			b = appendString(b, hop)
-		}
-		b = appendTime(b, it.Received)
-		b = appendBytes(b, it.Frame)
 	}
 	return b, nil
 }
@@ -62,18 +56,49 @@ func (f *Forward) UnmarshalBinary(p []byte) error {
 	f.Items = make([]Forwarded, 0, n)
 	for i := 0; i < n && d.err == nil; i++ {
 		var it Forwarded
-		it.Seq = d.uvarint("seq")
-		hops := d.count("path", 1)
-		if hops > maxPathLen {
-			d.fail(fmt.Sprintf("path of %d relays, limit %d", hops, maxPathLen))
-			break
-		}
-		for j := 0; j < hops; j++ {
-			it.Path = append(it.Path, d.string("hop", maxIDLen))
-		}
-		it.Received = d.time("received")
-		it.Frame = cloneBytes(d.bytes("frame", MaxFrameSize))
+		it.decode(&d)
 		f.Items = append(f.Items, it)
+	}
+	return d.err
+}
+
+func (it *Forwarded) appendBinary(b []byte) ([]byte, error) {
+	if len(it.Path) > maxPathLen {
+		return b, fmt.Errorf("forward path of %d relays, limit %d", len(it.Path), maxPathLen)
+	}
+	b = appendUvarint(b, it.Seq)
+	b = appendUvarint(b, uint64(len(it.Path)))
+	for _, hop := range it.Path {
+		b = appendString(b, hop)
+	}
+	b = appendTime(b, it.Received)
+	return appendBytes(b, it.Frame), nil
+}
+
+func (it *Forwarded) decode(d *decoder) {
+	it.Seq = d.uvarint("seq")
+	hops := d.count("path", 1)
+	if hops > maxPathLen {
+		d.fail(fmt.Sprintf("path of %d relays, limit %d", hops, maxPathLen))
+		return
+	}
+	for j := 0; j < hops; j++ {
+		it.Path = append(it.Path, d.string("hop", maxIDLen))
+	}
+	it.Received = d.time("received")
+	it.Frame = cloneBytes(d.bytes("frame", MaxFrameSize))
+}
+
+// MarshalBinary encodes one item alone, as a relay keeps it in its queue.
+func (it *Forwarded) MarshalBinary() ([]byte, error) { return it.appendBinary(nil) }
+
+// UnmarshalBinary decodes what MarshalBinary encoded.
+func (it *Forwarded) UnmarshalBinary(p []byte) error {
+	d := decoder{b: p}
+	*it = Forwarded{}
+	it.decode(&d)
+	if d.err == nil && len(d.b) != 0 {
+		d.fail(fmt.Sprintf("%d bytes after the item", len(d.b)))
 	}
 	return d.err
 }

@@ -196,3 +196,21 @@ func FuzzReadMessage(f *testing.F) {
 		}
 	})
 }
+
+func TestForwardedItemRoundTrip(t *testing.T) {
+	it := sampleMessages()[3].(*Forward).Items[0]
+	b, err := it.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Forwarded
+	if err := got.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, it) {
+		t.Errorf("got %#v, want %#v", got, it)
+	}
+	if err := got.UnmarshalBinary(append(b, 1)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("trailing byte: got %v, want ErrMalformed", err)
+	}
+}
