@@ -1,0 +1,289 @@
+package agent
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bosun-io/bosun/mesh"
+	"github.com/bosun-io/bosun/store"
+	"github.com/bosun-io/bosun/wire"
+)
+
+// Config configures an agent. Zero fields take the defaults named beside them.
+type Config struct {
+	DataDir           string // required
+	Server            string // host:port of the policy server; required
+	ServerFingerprint string // pins the server's key; empty: pin on first use
+	Hostname          string // default: the machine's host name
+	SoftwareVersion   string
+	// Interval is how often the agent gets in touch with its policy server. Default 5 min.
+	Interval time.Duration
+	// Backoff bounds for retrying an unreachable server. Defaults 1 s and 5 min.
+	MinBackoff, MaxBackoff time.Duration
+	Logger                 *slog.Logger
+	Now                    func() time.Time
+	// RootPrefix is where /etc/os-release and friends are read from; tests only.
+	RootPrefix string
+}
+
+func (c *Config) fillDefaults() {
+	if c.Interval == 0 {
+		c.Interval = 5 * time.Minute
+	}
+	if c.MinBackoff == 0 {
+		c.MinBackoff = time.Second
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = 5 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Hostname == "" {
+		if h, err := os.Hostname(); err == nil {
+			c.Hostname = h
+		}
+	}
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.DataDir == "":
+		return errors.New("agent: no data directory (--data)")
+	case c.Server == "":
+		return errors.New("agent: no policy server (--server host:port)")
+	case c.MinBackoff > c.MaxBackoff:
+		return fmt.Errorf("agent: min backoff %v above max backoff %v", c.MinBackoff, c.MaxBackoff)
+	}
+	return nil
+}
+
+// Files of the agent's data directory, besides the identity mesh keeps there.
+const (
+	pinFile   = "server.pin"
+	stateFile = "agent.json"
+)
+
+// state is what the agent remembers between runs.
+type state struct {
+	// EnrolledWith is the policy server the current identity enrolled with; a change of
+	// server (or of identity) means enrolling again.
+	EnrolledWith string    `json:"enrolledWith,omitempty"`
+	EnrolledID   string    `json:"enrolledId,omitempty"`
+	EnrolledAt   time.Time `json:"enrolledAt,omitzero"`
+	// NodeStatus is how the root last said it saw this node (pending, accepted), when known.
+	NodeStatus string    `json:"nodeStatus,omitempty"`
+	LastSeen   time.Time `json:"lastContact,omitzero"`
+}
+
+// Agent is a running agent.
+type Agent struct {
+	cfg       Config
+	log       *slog.Logger
+	id        *mesh.Identity
+	client    *mesh.Client
+	mu        sync.Mutex
+	st        state
+	closeOnce sync.Once
+}
+
+// New loads or creates the node's identity; it contacts nobody until Run.
+func New(cfg Config) (*Agent, error) {
+	cfg.fillDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if err := store.PrepareDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	id, created, err := mesh.LoadOrCreateIdentity(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger.With("role", "agent")
+	if created {
+		log.Info("agent identity created", "node", id.NodeID, "fingerprint", mesh.Fingerprint(id.Public()))
+	}
+	a := &Agent{cfg: cfg, log: log, id: id}
+	if err := a.loadState(); err != nil {
+		return nil, err
+	}
+	a.client, err = mesh.NewClient(mesh.ClientConfig{
+		Identity:   id,
+		PeerPolicy: mesh.FilePin(filepath.Join(cfg.DataDir, pinFile), cfg.ServerFingerprint, log),
+		Logger:     log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Identity returns the node's identity.
+func (a *Agent) Identity() *mesh.Identity { return a.id }
+
+// Run enrols if needed, then keeps in touch with the policy server until ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	a.log.Info("agent running", "node", a.id.NodeID, "server", a.cfg.Server)
+	backoff := a.cfg.MinBackoff
+	for ctx.Err() == nil {
+		err := a.contact(ctx)
+		if err == nil {
+			backoff = a.cfg.MinBackoff
+			sleep(ctx, a.cfg.Interval)
+			continue
+		}
+		var nack *wire.NackError
+		if errors.As(err, &nack) && nack.Ack.RetryAfter > backoff {
+			backoff = nack.Ack.RetryAfter
+		}
+		a.log.Warn("policy server unavailable", "server", a.cfg.Server, "err", err, "retry_in", backoff)
+		sleep(ctx, backoff)
+		backoff = min(backoff*2, a.cfg.MaxBackoff)
+	}
+	return nil
+}
+
+// contact enrols when this identity has not enrolled with this server yet, and otherwise
+// says hello so the server knows the node is alive.
+func (a *Agent) contact(ctx context.Context) error {
+	a.mu.Lock()
+	st := a.st
+	a.mu.Unlock()
+	if st.EnrolledWith != a.cfg.Server || st.EnrolledID != a.id.NodeID {
+		return a.Enrol(ctx)
+	}
+	reply, _, err := a.client.Exchange(ctx, a.cfg.Server, wire.NewHello(wire.RoleAgent, a.id.NodeID, a.cfg.SoftwareVersion))
+	if err != nil {
+		return err
+	}
+	if _, ok := reply.(*wire.Hello); !ok {
+		return fmt.Errorf("hello: answered with %v", reply.Type())
+	}
+	return a.updateState(func(s *state) { s.LastSeen = a.cfg.Now().UTC() })
+}
+
+// Enrol sends the node's signed enrolment stub to its policy server.
+func (a *Agent) Enrol(ctx context.Context) error {
+	e := wire.NewEnrol(wire.EnrolStub{
+		NodeID: a.id.NodeID, Hostname: a.cfg.Hostname, OS: osName(a.cfg.RootPrefix),
+		PolicyServer: a.cfg.Server, SoftwareVersion: a.cfg.SoftwareVersion,
+		Role: wire.RoleAgent, Time: a.cfg.Now().UTC(),
+	}, a.id.Key)
+	reply, server, err := a.client.Exchange(ctx, a.cfg.Server, e)
+	if err != nil {
+		return fmt.Errorf("enrol with %s: %w", a.cfg.Server, err)
+	}
+	ack, ok := reply.(*wire.Ack)
+	if !ok {
+		return fmt.Errorf("enrol with %s: answered with %v", a.cfg.Server, reply.Type())
+	}
+	if err := ack.Err(); err != nil {
+		return fmt.Errorf("enrol with %s: %w", a.cfg.Server, err)
+	}
+	a.log.Info("agent enrolled", "server", a.cfg.Server, "server_node", server.NodeID, "status", ack.NodeStatus)
+	now := a.cfg.Now().UTC()
+	return a.updateState(func(s *state) {
+		s.EnrolledWith, s.EnrolledID, s.EnrolledAt, s.LastSeen = a.cfg.Server, a.id.NodeID, now, now
+		if ack.NodeStatus != "" {
+			s.NodeStatus = ack.NodeStatus
+		}
+	})
+}
+
+// Close releases the connection to the policy server. Idempotent.
+func (a *Agent) Close() error {
+	var err error
+	a.closeOnce.Do(func() { err = a.client.Close() })
+	return err
+}
+
+func (a *Agent) loadState() error {
+	b, err := os.ReadFile(filepath.Join(a.cfg.DataDir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read agent state: %w", err)
+	}
+	if err := json.Unmarshal(b, &a.st); err != nil {
+		// The state only saves work (an enrolment); starting over is safe, losing the
+		// identity would not be, and the identity lives elsewhere.
+		a.log.Warn("agent state unreadable; enrolling again", "file", filepath.Join(a.cfg.DataDir, stateFile), "err", err)
+		a.st = state{}
+	}
+	return nil
+}
+
+func (a *Agent) updateState(fn func(*state)) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fn(&a.st)
+	b, err := json.MarshalIndent(a.st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(a.cfg.DataDir, stateFile), b, 0o600)
+}
+
+// osName reads the distribution's pretty name; the full inventory has the details.
+func osName(rootPrefix string) string {
+	f, err := os.Open(filepath.Join(rootPrefix, "/etc/os-release"))
+	if err != nil {
+		return runtime.GOOS
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "PRETTY_NAME="); ok {
+			return strings.Trim(v, `"'`)
+		}
+	}
+	return runtime.GOOS
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

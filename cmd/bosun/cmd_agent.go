@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/bosun-io/bosun/agent"
+	"github.com/bosun-io/bosun/cli"
+	"github.com/spf13/pflag"
+)
+
+var agentCommand = &cli.Command{
+	Name:  "agent",
+	Short: "run the agent on a node",
+	Long: `Runs the agent until interrupted. On first start it creates the node's key and id in its data
+directory, enrols with its policy server (a relay or the root) and waits for an operator to
+accept it. The policy server's key is pinned at enrolment, or given with --server-fingerprint.`,
+	Examples: `bosun agent --server relay1.example.org:6710 --server-fingerprint sha256:3f1c...
+bosun agent --data /tmp/a1 --server 127.0.0.1:16720 --hostname demo-agent-1`,
+	ExitStatus: `0  stopped cleanly
+1  could not start (data directory, identity)
+2  the command line is wrong`,
+	New: func() cli.Options { return &agentOptions{} },
+}
+
+type agentOptions struct {
+	logOptions
+	Data              string
+	Server            string
+	ServerFingerprint string
+	Hostname          string
+	Interval          time.Duration
+}
+
+func (o *agentOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Data, "data", "/var/lib/bosun/agent", "data directory")
+	fs.StringVar(&o.Server, "server", "", "host:port of the policy server (required)")
+	fs.StringVar(&o.ServerFingerprint, "server-fingerprint", "", "key fingerprint of the policy server (sha256:...); empty: pinned on first use")
+	fs.StringVar(&o.Hostname, "hostname", "", "host name to report (default: the machine's)")
+	fs.DurationVar(&o.Interval, "interval", 5*time.Minute, "how often to get in touch with the policy server")
+	o.logOptions.AddFlags(fs)
+}
+
+func (o *agentOptions) Run(ctx context.Context, env *cli.Env, args []string) error {
+	if len(args) > 0 {
+		return cli.Usagef("unexpected argument %q", args[0])
+	}
+	if o.Server == "" {
+		return cli.Usagef("--server is required")
+	}
+	log, err := o.logger()
+	if err != nil {
+		return cli.Usagef("%v", err)
+	}
+	a, err := agent.New(agent.Config{
+		DataDir: o.Data, Server: o.Server, ServerFingerprint: o.ServerFingerprint, Hostname: o.Hostname,
+		Interval: o.Interval, SoftwareVersion: version, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Run(ctx); err != nil {
+		return err
+	}
+	log.Info("agent stopped")
+	return nil
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/bosun-io/bosun/cli"
+	"github.com/bosun-io/bosun/root"
+	"github.com/spf13/pflag"
+)
+
+const defaultRootData = "/var/lib/bosun/root"
+
+var rootCommand = &cli.Command{
+	Name:  "root",
+	Short: "run the root: the registry, the API, the centre of the fleet",
+	Long: `Runs the root until interrupted (SIGINT or SIGTERM stop it cleanly). Nodes and relays reach it
+over QUIC (UDP, --listen); operators over the HTTPS API (TCP, --api-listen) with a token.
+The data directory must have been prepared by bosun root init.`,
+	Examples: `bosun root init --data /var/lib/bosun/root
+bosun root --data /var/lib/bosun/root
+bosun root --data /tmp/r --listen 127.0.0.1:16710 --api-listen 127.0.0.1:16711`,
+	ExitStatus: `0  stopped cleanly
+1  could not start (data directory, listeners) or failed while running
+2  the command line is wrong`,
+	New: func() cli.Options { return &rootOptions{} },
+}
+
+type rootOptions struct {
+	logOptions
+	Data      string
+	Listen    string
+	APIListen string
+}
+
+func (o *rootOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Data, "data", defaultRootData, "data directory")
+	fs.StringVar(&o.Listen, "listen", ":6710", "QUIC address (UDP) for nodes and relays")
+	fs.StringVar(&o.APIListen, "api-listen", ":6711", "HTTPS API address (TCP) for operators")
+	o.logOptions.AddFlags(fs)
+}
+
+func (o *rootOptions) Run(ctx context.Context, env *cli.Env, args []string) error {
+	if len(args) > 0 {
+		return cli.Usagef("unexpected argument %q", args[0])
+	}
+	log, err := o.logger()
+	if err != nil {
+		return cli.Usagef("%v", err)
+	}
+	r, err := root.New(root.Config{DataDir: o.Data, QUICAddr: o.Listen, APIAddr: o.APIListen, SoftwareVersion: version, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := r.Run(ctx); err != nil {
+		return err
+	}
+	log.Info("root stopped")
+	return nil
+}
+
+var rootInitCommand = &cli.Command{
+	Name:  "root init",
+	Short: "prepare a root's data directory and the operator's CLI configuration",
+	Long: `Creates the data directory (mode 0700), the root's key and node id, the certificate of its
+HTTPS API and a first admin token. The token is printed once and stored only as a hash.
+The CLI configuration (API address, token, certificate to trust) is written for the user
+who runs this, so that bosun nodes list works at once on this machine.`,
+	Examples: `bosun root init --data /var/lib/bosun/root
+# an API reachable as root.example.org, configuration for another user
+bosun root init --data /var/lib/bosun/root --api-name root.example.org --cli-config /home/ops/.config/bosun/cli.json`,
+	New: func() cli.Options { return &rootInitOptions{} },
+}
+
+type rootInitOptions struct {
+	Data      string
+	APIURL    string
+	APINames  []string
+	CLIConfig string
+}
+
+func (o *rootInitOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Data, "data", defaultRootData, "data directory")
+	fs.StringVar(&o.APIURL, "api-url", "https://127.0.0.1:6711", "the API's URL, as written in the CLI configuration")
+	fs.StringSliceVar(&o.APINames, "api-name", nil, "extra host name or address the API certificate is valid for (repeatable)")
+	fs.StringVar(&o.CLIConfig, "cli-config", "", "where to write the CLI configuration (default $BOSUN_CONFIG, then ~/.config/bosun/cli.json)")
+}
+
+func (o *rootInitOptions) Run(ctx context.Context, env *cli.Env, args []string) error {
+	if len(args) > 0 {
+		return cli.Usagef("unexpected argument %q", args[0])
+	}
+	names := append([]string(nil), o.APINames...)
+	if host, _, err := net.SplitHostPort(strings.TrimPrefix(o.APIURL, "https://")); err == nil {
+		names = append(names, host)
+	}
+	res, err := root.Init(o.Data, root.InitOptions{APINames: names})
+	if err != nil {
+		return err
+	}
+	path := o.CLIConfig
+	if path == "" {
+		path = cli.DefaultConfigPath(env.Getenv)
+	}
+	fmt.Fprintf(env.Stdout, "root initialised in %s\n  node id:      %s\n  fingerprint:  %s\n  admin token:  %s\n",
+		o.Data, res.NodeID, res.KeyFingerprint, res.AdminToken)
+	fmt.Fprintln(env.Stdout, "The admin token is shown only this once; keep it somewhere safe.")
+	if path == "" {
+		fmt.Fprintln(env.Stdout, "No home directory: no CLI configuration written; use --root, --token and --root-cert.")
+		return nil
+	}
+	if err := cli.WriteConfig(path, cli.Config{Root: o.APIURL, Token: res.AdminToken, RootCert: string(res.APICertPEM)}); err != nil {
+		return fmt.Errorf("write CLI configuration: %w", err)
+	}
+	fmt.Fprintf(env.Stdout, "CLI configuration written to %s\n", path)
+	fmt.Fprintf(env.Stdout, "Agents and relays pin the root with --server-fingerprint %s\n", res.KeyFingerprint)
+	return nil
+}

@@ -1,0 +1,5 @@
+// Command bosun is the single binary of bosun: `bosun root`, `bosun relay` and `bosun agent`
+// run the three roles, and every other verb is an operator command that talks to the root.
+// main parses the verb, wires the pieces of each role from their Config, and maps errors to
+// exit statuses in one switch (exitCode).
+package main

@@ -1,0 +1,114 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/bosun-io/bosun/mesh"
+	"github.com/bosun-io/bosun/store"
+	"github.com/bosun-io/bosun/wire"
+)
+
+// retryAfterFull is what agents are told to wait when the queue's disk budget is reached.
+const retryAfterFull = time.Minute
+
+type handler struct {
+	r     *Relay
+	hello *wire.Hello
+}
+
+var _ mesh.Handler = (*handler)(nil)
+
+func (h *handler) ServeExchange(ctx context.Context, peer mesh.Peer, req wire.Message) wire.Message {
+	switch m := req.(type) {
+	case *wire.Hello:
+		return h.hello
+	case *wire.Enrol:
+		return h.enrol(peer, m)
+	case *wire.Forward:
+		return h.forwardFromBelow(peer, m)
+	default:
+		h.r.log.Warn("unexpected message", "peer", peer.NodeID, "addr", peer.Addr, "type", req.Type())
+		return &wire.Ack{Status: wire.AckError, Reason: fmt.Sprintf("a relay does not take %v messages", req.Type())}
+	}
+}
+
+// enrol queues a node's own enrolment. The relay checks what it can (signature, that the
+// stub names the connected node) so that junk is refused at the edge rather than carried
+// across a costly link; the root checks everything again.
+func (h *handler) enrol(peer mesh.Peer, e *wire.Enrol) wire.Message {
+	stub, err := e.Open()
+	if err == nil && (stub.NodeID != peer.NodeID || !stub.Key.Equal(peer.Key)) {
+		err = fmt.Errorf("enrolment of node %s sent by node %s", stub.NodeID, peer.NodeID)
+	}
+	if err != nil {
+		h.r.log.Warn("enrolment refused", "peer", peer.NodeID, "addr", peer.Addr, "err", err)
+		return &wire.Ack{Status: wire.AckRejected, Reason: err.Error()}
+	}
+	frame, err := wire.AppendFrame(nil, e)
+	if err != nil {
+		return &wire.Ack{Status: wire.AckError, Reason: err.Error()}
+	}
+	it := wire.Forwarded{Path: []string{h.r.id.NodeID}, Received: h.r.cfg.Now().UTC(), Frame: frame}
+	if ack := h.queue(peer, it); ack != nil {
+		return ack
+	}
+	h.r.log.Info("enrolment queued", "node", stub.NodeID, "hostname", stub.Hostname, "addr", peer.Addr)
+	return &wire.Ack{Status: wire.AckOK}
+}
+
+// forwardFromBelow queues a batch from a relay below this one, adding this relay to each
+// item's path, and acknowledges the batch once it is durable here.
+func (h *handler) forwardFromBelow(peer mesh.Peer, f *wire.Forward) wire.Message {
+	recs := make([][]byte, 0, len(f.Items))
+	var last uint64
+	for _, it := range f.Items {
+		if len(it.Path) == 0 || it.Path[len(it.Path)-1] != peer.NodeID {
+			return &wire.Ack{Status: wire.AckRejected, Reason: fmt.Sprintf("item %d does not name relay %s last in its path", it.Seq, peer.NodeID)}
+		}
+		last = it.Seq
+		it.Path = append(slices.Clone(it.Path), h.r.id.NodeID)
+		it.Seq = 0
+		b, err := it.MarshalBinary()
+		if err != nil {
+			return &wire.Ack{Status: wire.AckRejected, Reason: err.Error()}
+		}
+		recs = append(recs, b)
+	}
+	if _, err := h.r.queue.Append(recs...); err != nil {
+		return h.queueFailed(peer, err)
+	}
+	h.r.wake()
+	return &wire.Ack{Status: wire.AckOK, Seq: last}
+}
+
+func (h *handler) queue(peer mesh.Peer, it wire.Forwarded) *wire.Ack {
+	b, err := it.MarshalBinary()
+	if err != nil {
+		return &wire.Ack{Status: wire.AckError, Reason: err.Error()}
+	}
+	if _, err := h.r.queue.Append(b); err != nil {
+		return h.queueFailed(peer, err)
+	}
+	h.r.wake()
+	return nil
+}
+
+func (h *handler) queueFailed(peer mesh.Peer, err error) *wire.Ack {
+	if errors.Is(err, store.ErrQueueFull) {
+		h.r.log.Warn("upstream queue full; telling the sender to retry later", "peer", peer.NodeID, "addr", peer.Addr)
+		return &wire.Ack{Status: wire.AckRetryLater, Reason: "relay queue full", RetryAfter: retryAfterFull}
+	}
+	h.r.log.Error("queue append failed", "peer", peer.NodeID, "err", err)
+	return &wire.Ack{Status: wire.AckRetryLater, Reason: "relay cannot store right now", RetryAfter: retryAfterFull}
+}
+
+func (r *Relay) wake() {
+	select {
+	case r.queued <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,188 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bosun-io/bosun/mesh"
+	"github.com/bosun-io/bosun/store"
+	"github.com/bosun-io/bosun/wire"
+)
+
+// Config configures a relay. Zero fields take the defaults named beside them.
+type Config struct {
+	DataDir             string // required
+	ListenAddr          string // default ":6710"
+	Upstream            string // host:port of the relay or root above; required
+	UpstreamFingerprint string // pins the upstream's key; empty: pin on first use
+	SoftwareVersion     string
+	// QueueBytes bounds the upstream queue on disk; past it agents are told to retry later
+	// and keep their items. Default 8 GiB.
+	QueueBytes int64
+	// BatchSize is how many queued items go upstream in one exchange. Default 512.
+	BatchSize int
+	// Backoff bounds for reconnecting to the upstream. Defaults 500 ms and 1 min.
+	MinBackoff, MaxBackoff time.Duration
+	Logger                 *slog.Logger
+	Now                    func() time.Time
+}
+
+func (c *Config) fillDefaults() {
+	if c.ListenAddr == "" {
+		c.ListenAddr = ":6710"
+	}
+	if c.QueueBytes == 0 {
+		c.QueueBytes = 8 << 30
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 512
+	}
+	if c.MinBackoff == 0 {
+		c.MinBackoff = 500 * time.Millisecond
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.DataDir == "":
+		return errors.New("relay: no data directory (--data)")
+	case c.Upstream == "":
+		return errors.New("relay: no upstream (--upstream host:port)")
+	case c.BatchSize < 1 || c.BatchSize > wire.MaxForwardItems:
+		return fmt.Errorf("relay: batch size %d out of range 1..%d", c.BatchSize, wire.MaxForwardItems)
+	case c.MinBackoff > c.MaxBackoff:
+		return fmt.Errorf("relay: min backoff %v above max backoff %v", c.MinBackoff, c.MaxBackoff)
+	}
+	return nil
+}
+
+const (
+	dbDir   = "db"
+	pinFile = "upstream.pin"
+)
+
+// Relay is a running relay.
+type Relay struct {
+	cfg    Config
+	log    *slog.Logger
+	id     *mesh.Identity
+	db     *store.DB
+	queue  store.Queue
+	server *mesh.Server
+	client *mesh.Client
+	// queued wakes the forwarder when the handler queued something.
+	queued    chan struct{}
+	closeOnce sync.Once
+}
+
+// New opens the relay's store and binds its listener; it serves nothing until Run.
+func New(cfg Config) (*Relay, error) {
+	cfg.fillDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if err := store.PrepareDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	id, created, err := mesh.LoadOrCreateIdentity(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger.With("role", "relay")
+	if created {
+		log.Info("relay identity created", "node", id.NodeID, "fingerprint", mesh.Fingerprint(id.Public()))
+	}
+	db, err := store.Open(filepath.Join(cfg.DataDir, dbDir), store.Options{Profile: store.ProfileRelay, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	q, err := db.QueueWithOptions("upstream", store.QueueOptions{MaxBytes: cfg.QueueBytes})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	r := &Relay{cfg: cfg, log: log, id: id, db: db, queue: q, queued: make(chan struct{}, 1)}
+	r.client, err = mesh.NewClient(mesh.ClientConfig{
+		Identity:   id,
+		PeerPolicy: mesh.FilePin(filepath.Join(cfg.DataDir, pinFile), cfg.UpstreamFingerprint, log),
+		Logger:     log,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	r.server, err = mesh.Listen(mesh.ServerConfig{
+		Identity: id,
+		Addr:     cfg.ListenAddr,
+		Handler:  &handler{r: r, hello: wire.NewHello(wire.RoleRelay, id.NodeID, cfg.SoftwareVersion)},
+		Logger:   log,
+	})
+	if err != nil {
+		r.client.Close()
+		db.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+	}
+	return r, nil
+}
+
+// Addr returns the address agents reach the relay at.
+func (r *Relay) Addr() net.Addr { return r.server.Addr() }
+
+// Identity returns the relay's identity.
+func (r *Relay) Identity() *mesh.Identity { return r.id }
+
+// Run serves agents and forwards upstream until ctx ends.
+func (r *Relay) Run(ctx context.Context) error {
+	r.log.Info("relay serving", "node", r.id.NodeID, "fingerprint", mesh.Fingerprint(r.id.Public()), "listen", r.server.Addr().String(), "upstream", r.cfg.Upstream)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var serveErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := r.server.Serve(ctx); err != nil && ctx.Err() == nil {
+			serveErr = err
+		}
+		cancel()
+	}()
+	go func() {
+		defer wg.Done()
+		r.forward(ctx)
+	}()
+	wg.Wait()
+	return serveErr
+}
+
+// Close releases the listener, the upstream connection and the store. Idempotent.
+func (r *Relay) Close() error {
+	var err error
+	r.closeOnce.Do(func() {
+		err = errors.Join(r.server.Close(), r.client.Close(), r.db.Close())
+	})
+	return err
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "unknown"
+	}
+	return h
+}

@@ -1,0 +1,15 @@
+// Package api is the root's HTTPS JSON API: the types operators and the CLI see, the stable
+// error codes, and the handlers with their authentication.
+//
+// # Basics
+//
+// Every route lives under /api/v1 and needs a bearer token, except the routes by which a
+// node enrols or sends an inventory (none yet: enrolment travels over QUIC). Tokens have
+// roles: read-only tokens may read, operator tokens may also change nodes, admin tokens may
+// also manage tokens. Errors are JSON objects with a stable code the CLI maps to exit
+// statuses.
+//
+// The handlers reach the root's state through small interfaces declared here ([Registry],
+// [TokenStore]); the root package implements them. api imports no role and no store: it
+// can be served by any backend that implements those interfaces.
+package api

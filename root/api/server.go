@@ -1,0 +1,206 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Role is what a token may do. Each role may do everything the roles below it may.
+type Role int
+
+const (
+	RoleReadOnly Role = 1
+	RoleOperator Role = 2
+	RoleAdmin    Role = 3
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleReadOnly:
+		return "read-only"
+	case RoleOperator:
+		return "operator"
+	case RoleAdmin:
+		return "admin"
+	}
+	return fmt.Sprintf("role(%d)", int(r))
+}
+
+// ParseRole is the inverse of Role.String.
+func ParseRole(s string) (Role, error) {
+	for _, r := range []Role{RoleReadOnly, RoleOperator, RoleAdmin} {
+		if r.String() == s {
+			return r, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown token role %q (want read-only, operator or admin)", s)
+}
+
+// Principal is who a token belongs to.
+type Principal struct {
+	Name string
+	Role Role
+}
+
+// ErrBadToken is returned by a TokenStore for a token it does not know.
+var ErrBadToken = errors.New("unknown token")
+
+// TokenStore authenticates bearer tokens.
+type TokenStore interface {
+	Authenticate(ctx context.Context, token string) (Principal, error)
+}
+
+// Registry is the root's node registry as the API needs it.
+type Registry interface {
+	Nodes(ctx context.Context) ([]Node, error)
+	Node(ctx context.Context, id string) (Node, error)
+	// SetStatus accepts, refuses or deletes a node; by names who did it, for the event log.
+	SetStatus(ctx context.Context, id, status, by string) (Node, error)
+}
+
+// Config is what the handler serves from.
+type Config struct {
+	Registry Registry
+	Tokens   TokenStore
+	Status   func() Status
+	Logger   *slog.Logger
+}
+
+// NewHandler returns the API's handler. Every route needs a token.
+func NewHandler(cfg Config) http.Handler {
+	s := &server{cfg: cfg, log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	route := func(pattern string, role Role, h func(http.ResponseWriter, *http.Request, Principal)) {
+		mux.Handle(pattern, s.authenticated(role, h))
+	}
+	route("GET /api/v1/status", RoleReadOnly, s.status)
+	route("GET /api/v1/nodes", RoleReadOnly, s.listNodes)
+	route("GET /api/v1/nodes/{id}", RoleReadOnly, s.showNode)
+	route("POST /api/v1/nodes/{id}/accept", RoleOperator, s.changeNode(StatusAccepted))
+	route("POST /api/v1/nodes/{id}/refuse", RoleOperator, s.changeNode(StatusRefused))
+	route("DELETE /api/v1/nodes/{id}", RoleOperator, s.changeNode(StatusDeleted))
+	// Anything else under the API is authenticated first, so that probing for routes tells
+	// an anonymous caller nothing.
+	route("/", RoleReadOnly, func(w http.ResponseWriter, r *http.Request, _ Principal) {
+		s.fail(w, r, http.StatusNotFound, CodeNotFound, fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+type server struct {
+	cfg Config
+	log *slog.Logger
+}
+
+func (s *server) authenticated(need Role, h func(http.ResponseWriter, *http.Request, Principal)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || token == "" {
+			s.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "missing bearer token: pass --token, set BOSUN_TOKEN, or run bosun root init for a CLI configuration")
+			return
+		}
+		p, err := s.cfg.Tokens.Authenticate(r.Context(), token)
+		if err != nil {
+			if errors.Is(err, ErrBadToken) {
+				s.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "unknown token")
+			} else {
+				s.internal(w, r, err)
+			}
+			return
+		}
+		if p.Role < need {
+			s.fail(w, r, http.StatusForbidden, CodeForbidden, fmt.Sprintf("token %s has role %v; this needs %v", p.Name, p.Role, need))
+			return
+		}
+		h(w, r, p)
+		s.log.Debug("api request", "method", r.Method, "path", r.URL.Path, "principal", p.Name, "duration", time.Since(start))
+	})
+}
+
+func (s *server) status(w http.ResponseWriter, r *http.Request, _ Principal) {
+	st := s.cfg.Status()
+	st.SchemaVersion = SchemaVersion
+	s.reply(w, st)
+}
+
+func (s *server) listNodes(w http.ResponseWriter, r *http.Request, _ Principal) {
+	nodes, err := s.cfg.Registry.Nodes(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if status := r.URL.Query().Get("status"); status != "" {
+		kept := nodes[:0]
+		for _, n := range nodes {
+			if n.Status == status {
+				kept = append(kept, n)
+			}
+		}
+		nodes = kept
+	}
+	if nodes == nil {
+		nodes = []Node{}
+	}
+	s.reply(w, NodeList{SchemaVersion: SchemaVersion, Nodes: nodes})
+}
+
+func (s *server) showNode(w http.ResponseWriter, r *http.Request, _ Principal) {
+	n, err := s.cfg.Registry.Node(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.reply(w, NodeChange{SchemaVersion: SchemaVersion, Node: n})
+}
+
+func (s *server) changeNode(status string) func(http.ResponseWriter, *http.Request, Principal) {
+	return func(w http.ResponseWriter, r *http.Request, p Principal) {
+		n, err := s.cfg.Registry.SetStatus(r.Context(), r.PathValue("id"), status, p.Name)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		s.log.Info("node status changed", "node", n.ID, "status", status, "principal", p.Name)
+		s.reply(w, NodeChange{SchemaVersion: SchemaVersion, Node: n})
+	}
+}
+
+func (s *server) reply(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
+	code, name := statusOf(err)
+	if code == http.StatusInternalServerError {
+		s.internal(w, r, err)
+		return
+	}
+	s.fail(w, r, code, name, err.Error())
+}
+
+func (s *server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	s.fail(w, r, http.StatusInternalServerError, CodeInternal, "internal error; see the root's log")
+}
+
+func (s *server) fail(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	if status == http.StatusUnauthorized || status == http.StatusForbidden {
+		s.log.Warn("api request refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "code", code)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(Error{Err: ErrorBody{Code: code, Message: msg}})
+}

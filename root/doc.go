@@ -1,0 +1,17 @@
+// Package root is the root role: the centre of a bosun fleet. It keeps the node registry
+// (pending, accepted, refused, deleted nodes and their pinned keys), answers nodes and relays
+// over QUIC through package mesh, and serves operators through the HTTPS API of package
+// root/api.
+//
+// # Basics
+//
+// [Init] prepares a data directory once: the root's identity, the certificate of its API and
+// a first admin token. [New] opens the store and binds the listeners; [Root.Run] serves until
+// its context ends.
+//
+// # Caveats
+//
+// root never imports another role (agent, relay): they meet only as wire messages over mesh.
+// State goes through the small interfaces of package store, so a second backend can stand
+// beside Badger without touching this package's logic.
+package root

@@ -1,0 +1,114 @@
+package root
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/bosun-io/bosun/mesh"
+	"github.com/bosun-io/bosun/root/api"
+	"github.com/bosun-io/bosun/wire"
+)
+
+// handler answers nodes and relays over QUIC.
+type handler struct {
+	reg     *registry
+	hello   *wire.Hello
+	log     *slog.Logger
+	version string
+}
+
+var _ mesh.Handler = (*handler)(nil)
+
+func (h *handler) ServeExchange(ctx context.Context, peer mesh.Peer, req wire.Message) wire.Message {
+	switch m := req.(type) {
+	case *wire.Hello:
+		if _, err := h.reg.touch(peer.NodeID, peer.Key); err != nil && !errors.Is(err, api.ErrNotFound) {
+			h.log.Warn("hello from a node with another key", "peer", peer.NodeID, "addr", peer.Addr, "err", err)
+		}
+		return h.hello
+	case *wire.Enrol:
+		return h.enrolDirect(peer, m)
+	case *wire.Forward:
+		return h.forward(peer, m)
+	default:
+		h.log.Warn("unexpected message", "peer", peer.NodeID, "addr", peer.Addr, "type", req.Type())
+		return &wire.Ack{Status: wire.AckError, Reason: fmt.Sprintf("the root does not take %v messages", req.Type())}
+	}
+}
+
+// enrolDirect takes an enrolment from the node itself: the key it signed with must be the
+// key its TLS certificate proved, so nobody can enrol a stub on someone else's behalf.
+func (h *handler) enrolDirect(peer mesh.Peer, e *wire.Enrol) wire.Message {
+	stub, err := e.Open()
+	if err != nil {
+		h.log.Warn("enrolment refused", "peer", peer.NodeID, "addr", peer.Addr, "err", err)
+		return &wire.Ack{Status: wire.AckRejected, Reason: err.Error()}
+	}
+	if stub.NodeID != peer.NodeID || !stub.Key.Equal(peer.Key) {
+		h.log.Warn("enrolment refused: stub names another node than the connection", "peer", peer.NodeID, "addr", peer.Addr, "stub_node", stub.NodeID)
+		return &wire.Ack{Status: wire.AckRejected, Reason: fmt.Sprintf("enrolment of node %s sent by node %s", stub.NodeID, peer.NodeID)}
+	}
+	return h.enrol(stub, nil, peer)
+}
+
+func (h *handler) enrol(stub wire.EnrolStub, path []string, peer mesh.Peer) *wire.Ack {
+	n, err := h.reg.enrol(stub, path)
+	if err != nil {
+		status := wire.AckRejected
+		if !errors.Is(err, errKeyRefused) && !errors.Is(err, errKeyMismatch) && !errors.Is(err, errStaleStub) {
+			status = wire.AckRetryLater
+		}
+		h.log.Warn("enrolment refused", "node", stub.NodeID, "peer", peer.NodeID, "addr", peer.Addr, "err", err)
+		return &wire.Ack{Status: status, Reason: err.Error()}
+	}
+	h.log.Info("node enrolled", "node", n.ID, "hostname", n.Hostname, "status", n.Status, "policy_server", n.PolicyServer)
+	return &wire.Ack{Status: wire.AckOK, NodeStatus: n.Status}
+}
+
+// forward takes a batch a relay carried. Items are processed in order; the answer
+// acknowledges every item up to the last one the root is done with, which includes items it
+// refused for good (a bad signature will not get better by resending it). A failure that
+// might pass (the store) stops the batch so the relay sends the rest again.
+func (h *handler) forward(peer mesh.Peer, f *wire.Forward) wire.Message {
+	relay, err := h.reg.record(peer.NodeID)
+	if err != nil || relay.Role != wire.RoleRelay.String() || !relay.Key.Equal(peer.Key) {
+		h.log.Warn("forward refused", "peer", peer.NodeID, "addr", peer.Addr, "err", errNotARelay)
+		return &wire.Ack{Status: wire.AckRetryLater, Reason: fmt.Sprintf("%v: relay %s must enrol (and be accepted) first", errNotARelay, peer.NodeID)}
+	}
+	var done uint64
+	for i := range f.Items {
+		it := &f.Items[i]
+		if len(it.Path) == 0 || it.Path[len(it.Path)-1] != peer.NodeID {
+			h.log.Warn("forwarded item refused", "peer", peer.NodeID, "seq", it.Seq, "err", errWrongForward)
+			done = it.Seq
+			continue
+		}
+		inner, err := it.Inner()
+		if err != nil {
+			h.log.Warn("forwarded item refused", "peer", peer.NodeID, "seq", it.Seq, "err", err)
+			done = it.Seq
+			continue
+		}
+		switch m := inner.(type) {
+		case *wire.Enrol:
+			stub, err := m.Open()
+			if err != nil {
+				h.log.Warn("forwarded enrolment refused", "peer", peer.NodeID, "seq", it.Seq, "err", err)
+				done = it.Seq
+				continue
+			}
+			if ack := h.enrol(stub, it.Path, peer); ack.Status == wire.AckRetryLater {
+				return &wire.Ack{Status: wire.AckRetryLater, Reason: ack.Reason, Seq: done}
+			}
+		default:
+			if relay.Status != api.StatusAccepted {
+				return &wire.Ack{Status: wire.AckRetryLater, Reason: fmt.Sprintf("relay %s is %s; only enrolments pass until it is accepted", peer.NodeID, relay.Status), Seq: done}
+			}
+			h.log.Warn("forwarded item of an unexpected type", "peer", peer.NodeID, "seq", it.Seq, "type", inner.Type())
+		}
+		done = it.Seq
+	}
+	return &wire.Ack{Status: wire.AckOK, Seq: done}
+}

@@ -1,0 +1,261 @@
+package root
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bosun-io/bosun/mesh"
+	"github.com/bosun-io/bosun/root/api"
+	"github.com/bosun-io/bosun/store"
+	"github.com/bosun-io/bosun/wire"
+)
+
+// Buckets of the registry.
+const (
+	bucketNodes = "nodes" // node id → nodeRecord
+	bucketKeys  = "keys"  // key fingerprint → keyRecord, for keys that must stay out
+)
+
+// Inventories older than this or dated further in the future are refused (DESIGN.md §1).
+const (
+	maxStubAge    = 48 * time.Hour
+	maxStubFuture = 12 * time.Hour
+)
+
+var (
+	errKeyRefused   = errors.New("key refused")
+	errKeyMismatch  = errors.New("node id already registered with another key")
+	errStaleStub    = errors.New("enrolment stub out of date")
+	errNotARelay    = errors.New("peer is not a relay known to the root")
+	errWrongForward = errors.New("forwarded item does not name its relay")
+)
+
+// nodeRecord is a node as the registry stores it.
+type nodeRecord struct {
+	api.Node
+	Key ed25519.PublicKey `json:"key"`
+}
+
+// keyRecord remembers a key an operator refused or deleted, so that the same machine cannot
+// come back as a fresh pending node under a new id.
+type keyRecord struct {
+	Status string    `json:"status"`
+	NodeID string    `json:"nodeId"`
+	At     time.Time `json:"at"`
+}
+
+// registry is the node registry on top of the store.
+type registry struct {
+	db  registryStore
+	now func() time.Time
+}
+
+// registryStore is what the registry needs of the store.
+type registryStore interface {
+	Bucket(name string) *store.Bucket
+	Update(fn func(tx *store.Txn) error) error
+}
+
+var _ api.Registry = (*registry)(nil)
+
+func (r *registry) Nodes(ctx context.Context) ([]api.Node, error) {
+	var nodes []api.Node
+	err := r.db.Bucket(bucketNodes).Scan("", func(_ string, v []byte) error {
+		var rec nodeRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return err
+		}
+		nodes = append(nodes, rec.Node)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	slices.SortFunc(nodes, func(a, b api.Node) int {
+		if c := strings.Compare(a.Hostname, b.Hostname); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return nodes, nil
+}
+
+func (r *registry) Node(ctx context.Context, id string) (api.Node, error) {
+	rec, err := r.record(id)
+	return rec.Node, err
+}
+
+func (r *registry) record(id string) (nodeRecord, error) {
+	v, err := r.db.Bucket(bucketNodes).Get(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nodeRecord{}, fmt.Errorf("node %s: %w", id, api.ErrNotFound)
+	}
+	if err != nil {
+		return nodeRecord{}, fmt.Errorf("node %s: %w", id, err)
+	}
+	var rec nodeRecord
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return nodeRecord{}, fmt.Errorf("node %s: decode: %w", id, err)
+	}
+	return rec, nil
+}
+
+func txRecord(tx *store.Txn, id string) (nodeRecord, bool, error) {
+	v, err := tx.Get(bucketNodes, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nodeRecord{}, false, nil
+	}
+	if err != nil {
+		return nodeRecord{}, false, err
+	}
+	var rec nodeRecord
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return nodeRecord{}, false, fmt.Errorf("node %s: decode: %w", id, err)
+	}
+	return rec, true, nil
+}
+
+func txPut(tx *store.Txn, rec nodeRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return tx.Put(bucketNodes, rec.ID, b)
+}
+
+// SetStatus is the operator's decision on a node. Accepting pins the node's key and lifts a
+// refusal of that key: it is the explicit operator action the design requires.
+func (r *registry) SetStatus(ctx context.Context, id, status, by string) (api.Node, error) {
+	var out api.Node
+	err := r.db.Update(func(tx *store.Txn) error {
+		rec, ok, err := txRecord(tx, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("node %s: %w", id, api.ErrNotFound)
+		}
+		fp := mesh.Fingerprint(rec.Key)
+		switch status {
+		case api.StatusAccepted:
+			if err := tx.Delete(bucketKeys, fp); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		case api.StatusRefused:
+			if rec.Status == api.StatusAccepted {
+				return fmt.Errorf("node %s is accepted; delete it instead of refusing it: %w", id, api.ErrConflict)
+			}
+			fallthrough
+		case api.StatusDeleted:
+			kb, err := json.Marshal(keyRecord{Status: status, NodeID: id, At: r.now()})
+			if err != nil {
+				return err
+			}
+			if err := tx.Put(bucketKeys, fp, kb); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("unknown node status %q", status)
+		}
+		if rec.Status != status {
+			rec.Status = status
+			rec.StatusChanged = r.now()
+			rec.StatusChangedBy = by
+		}
+		out = rec.Node
+		return txPut(tx, rec)
+	})
+	if err != nil {
+		return api.Node{}, fmt.Errorf("set node %s %s: %w", id, status, err)
+	}
+	return out, nil
+}
+
+// keyStatus returns "refused" or "deleted" for a key that must stay out, "" otherwise.
+func (r *registry) keyStatus(key ed25519.PublicKey) (string, error) {
+	v, err := r.db.Bucket(bucketKeys).Get(mesh.Fingerprint(key))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var kr keyRecord
+	if err := json.Unmarshal(v, &kr); err != nil {
+		return "", err
+	}
+	return kr.Status, nil
+}
+
+// enrol records a node's enrolment: a new node becomes pending, a known node with the same
+// key has its facts refreshed, anything else is refused with the reason. path lists the
+// relays it came through, nearest the node first.
+func (r *registry) enrol(stub wire.EnrolStub, path []string) (api.Node, error) {
+	now := r.now()
+	if stub.Time.Before(now.Add(-maxStubAge)) || stub.Time.After(now.Add(maxStubFuture)) {
+		return api.Node{}, fmt.Errorf("node %s: %w: made at %v, root time %v", stub.NodeID, errStaleStub, stub.Time.Format(time.RFC3339), now.Format(time.RFC3339))
+	}
+	if st, err := r.keyStatus(stub.Key); err != nil {
+		return api.Node{}, err
+	} else if st != "" {
+		return api.Node{}, fmt.Errorf("node %s: %w: the key %s was %s by an operator", stub.NodeID, errKeyRefused, mesh.Fingerprint(stub.Key), st)
+	}
+	var out api.Node
+	err := r.db.Update(func(tx *store.Txn) error {
+		rec, ok, err := txRecord(tx, stub.NodeID)
+		if err != nil {
+			return err
+		}
+		if ok && !rec.Key.Equal(stub.Key) {
+			return fmt.Errorf("node %s: %w (registered %s, offered %s)", stub.NodeID, errKeyMismatch, mesh.Fingerprint(rec.Key), mesh.Fingerprint(stub.Key))
+		}
+		if !ok {
+			rec = nodeRecord{Key: stub.Key}
+			rec.ID = stub.NodeID
+			rec.Status = api.StatusPending
+			rec.FirstSeen = now
+			rec.StatusChanged = now
+			rec.KeyFingerprint = mesh.Fingerprint(stub.Key)
+		}
+		rec.Hostname = stub.Hostname
+		rec.OS = stub.OS
+		rec.Role = stub.Role.String()
+		rec.SoftwareVersion = stub.SoftwareVersion
+		rec.Path = slices.Clone(path)
+		rec.PolicyServer = "root"
+		if len(path) > 0 {
+			rec.PolicyServer = path[0]
+		}
+		rec.LastSeen = now
+		out = rec.Node
+		return txPut(tx, rec)
+	})
+	return out, err
+}
+
+// touch records that an accepted or pending node was heard from, if its key matches.
+func (r *registry) touch(id string, key ed25519.PublicKey) (api.Node, error) {
+	var out api.Node
+	err := r.db.Update(func(tx *store.Txn) error {
+		rec, ok, err := txRecord(tx, id)
+		if err != nil || !ok {
+			if err == nil {
+				err = fmt.Errorf("node %s: %w", id, api.ErrNotFound)
+			}
+			return err
+		}
+		if !rec.Key.Equal(key) {
+			return fmt.Errorf("node %s: %w", id, errKeyMismatch)
+		}
+		rec.LastSeen = r.now()
+		out = rec.Node
+		return txPut(tx, rec)
+	})
+	return out, err
+}

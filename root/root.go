@@ -1,0 +1,198 @@
+package root
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bosun-io/bosun/mesh"
+	"github.com/bosun-io/bosun/root/api"
+	"github.com/bosun-io/bosun/store"
+	"github.com/bosun-io/bosun/wire"
+)
+
+// Config configures a root. Zero fields take the defaults named beside them.
+type Config struct {
+	DataDir         string       // required; prepared by Init
+	QUICAddr        string       // default ":6710"
+	APIAddr         string       // default ":6711"
+	SoftwareVersion string       // reported in hellos and the API's status
+	Logger          *slog.Logger // default: discard
+	Now             func() time.Time
+}
+
+func (c *Config) fillDefaults() {
+	if c.QUICAddr == "" {
+		c.QUICAddr = ":6710"
+	}
+	if c.APIAddr == "" {
+		c.APIAddr = ":6711"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Root is a running root.
+type Root struct {
+	cfg     Config
+	log     *slog.Logger
+	id      *mesh.Identity
+	db      *store.DB
+	reg     *registry
+	quic    *mesh.Server
+	apiLn   net.Listener
+	apiSrv  *http.Server
+	closeMu sync.Once
+}
+
+// New opens the root's store and binds its listeners; it serves nothing until Run.
+func New(cfg Config) (*Root, error) {
+	cfg.fillDefaults()
+	if cfg.DataDir == "" {
+		return nil, errors.New("root: no data directory")
+	}
+	if err := store.PrepareDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	cert, err := tls.LoadX509KeyPair(filepath.Join(cfg.DataDir, apiCertFile), filepath.Join(cfg.DataDir, apiKeyFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s; run: bosun root init --data %s", ErrNotInitialised, cfg.DataDir, cfg.DataDir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load API certificate: %w", err)
+	}
+	id, created, err := mesh.LoadOrCreateIdentity(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		return nil, fmt.Errorf("%w: %s had an API certificate but no identity; restore node.key from a backup or start over with bosun root init", ErrNotInitialised, cfg.DataDir)
+	}
+	db, err := store.Open(filepath.Join(cfg.DataDir, dbDir), store.Options{Profile: store.ProfileRoot, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	r := &Root{cfg: cfg, log: cfg.Logger.With("role", "root"), id: id, db: db}
+	r.reg = &registry{db: db, now: cfg.Now}
+
+	r.quic, err = mesh.Listen(mesh.ServerConfig{
+		Identity:   id,
+		Addr:       cfg.QUICAddr,
+		Handler:    &handler{reg: r.reg, hello: wire.NewHello(wire.RoleRoot, id.NodeID, cfg.SoftwareVersion), log: r.log, version: cfg.SoftwareVersion},
+		PeerPolicy: r.admitPeer,
+		Logger:     r.log,
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("listen QUIC on %s: %w", cfg.QUICAddr, err)
+	}
+	r.apiLn, err = net.Listen("tcp", cfg.APIAddr)
+	if err != nil {
+		r.quic.Close()
+		db.Close()
+		return nil, fmt.Errorf("listen API on %s: %w", cfg.APIAddr, err)
+	}
+	r.apiSrv = &http.Server{
+		Handler: api.NewHandler(api.Config{
+			Registry: r.reg,
+			Tokens:   &tokens{kv: db.Bucket(bucketTokens), now: cfg.Now},
+			Status:   r.status,
+			Logger:   r.log,
+		}),
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
+	}
+	return r, nil
+}
+
+// admitPeer turns away, at the handshake, keys an operator refused or deleted.
+func (r *Root) admitPeer(p mesh.Peer) error {
+	st, err := r.reg.keyStatus(p.Key)
+	if err != nil {
+		return err
+	}
+	if st != "" {
+		return fmt.Errorf("%w: key %s of node %s was %s", errKeyRefused, mesh.Fingerprint(p.Key), p.NodeID, st)
+	}
+	return nil
+}
+
+func (r *Root) status() api.Status {
+	return api.Status{
+		NodeID:          r.id.NodeID,
+		KeyFingerprint:  mesh.Fingerprint(r.id.Public()),
+		SoftwareVersion: r.cfg.SoftwareVersion,
+		ProtocolVersion: wire.ProtocolVersion,
+		QUICAddress:     r.quic.Addr().String(),
+	}
+}
+
+// QUICAddr and APIAddr return the bound addresses (useful with port 0).
+func (r *Root) QUICAddr() net.Addr { return r.quic.Addr() }
+func (r *Root) APIAddr() net.Addr  { return r.apiLn.Addr() }
+
+// Identity returns the root's identity.
+func (r *Root) Identity() *mesh.Identity { return r.id }
+
+// Run serves until ctx ends, then stops both listeners and waits for them.
+func (r *Root) Run(ctx context.Context) error {
+	r.log.Info("root serving", "node", r.id.NodeID, "fingerprint", mesh.Fingerprint(r.id.Public()), "quic", r.quic.Addr().String(), "api", r.apiLn.Addr().String())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := r.quic.Serve(ctx); err != nil && ctx.Err() == nil {
+			errs <- fmt.Errorf("QUIC: %w", err)
+		}
+		cancel()
+	}()
+	go func() {
+		defer wg.Done()
+		err := r.apiSrv.ServeTLS(r.apiLn, "", "")
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("API: %w", err)
+		}
+		cancel()
+	}()
+	<-ctx.Done()
+	shutdown, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	_ = r.apiSrv.Shutdown(shutdown)
+	wg.Wait()
+	close(errs)
+	return errors.Join(collect(errs)...)
+}
+
+func collect(errs <-chan error) []error {
+	var out []error
+	for err := range errs {
+		out = append(out, err)
+	}
+	return out
+}
+
+// Close releases the listeners and the store. It is idempotent.
+func (r *Root) Close() error {
+	var err error
+	r.closeMu.Do(func() {
+		_ = r.apiSrv.Close()
+		err = errors.Join(r.quic.Close(), r.db.Close())
+	})
+	return err
+}
