@@ -208,7 +208,7 @@ func TestQueueBudget(t *testing.T) {
 			t.Fatalf("Append over budget: got %v, want ErrQueueFull", err)
 		}
 		h.want(seqs(1, 2), []string{"12345", "678"}) // nothing partial
-		h.append("9a")                                 // exactly at the budget
+		h.append("9a")                               // exactly at the budget
 		if _, err := h.q.Append([]byte("x")); !errors.Is(err, ErrQueueFull) {
 			t.Fatalf("Append at a full budget: got %v, want ErrQueueFull", err)
 		}
