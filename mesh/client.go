@@ -369,10 +369,14 @@ func (c *Client) roundTrip(ctx context.Context, conn *quic.Conn, frame []byte) (
 		return nil, err
 	}
 	// A server that stopped our upload (a request it refuses) may still have answered.
-	br := bufio.NewReaderSize(str, 512)
+	sr := &streamReader{r: str, s: str}
+	br := bufio.NewReaderSize(sr, 512)
 	reply, err := wire.ReadMessage(br, c.cfg.MaxFrameSize)
 	if err != nil {
 		str.CancelRead(streamErrorCanceled)
+		if sr.err != nil {
+			return nil, sr.err
+		}
 		if err == io.EOF {
 			return nil, ErrNoReply
 		}

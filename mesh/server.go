@@ -405,7 +405,7 @@ func requestErrorReason(err error) string {
 // readRequest reads exactly one message and then the end of the stream.
 func (s *Server) readRequest(str *quic.Stream) (wire.Message, error) {
 	lr := &io.LimitedReader{R: str, N: int64(s.cfg.MaxFrameSize) + frameHeaderSlack + maxRequestUnknownSkipping}
-	sr := &stallReader{r: lr, s: str, timeout: s.cfg.StreamIdleTimeout}
+	sr := &streamReader{r: lr, s: str, stall: s.cfg.StreamIdleTimeout}
 	br := bufio.NewReaderSize(sr, 512)
 	req, err := wire.ReadMessage(br, s.cfg.MaxFrameSize)
 	if err == io.EOF {
@@ -429,17 +429,20 @@ func (s *Server) readRequest(str *quic.Stream) (wire.Message, error) {
 	}
 }
 
-// stallReader extends the read deadline before every read, so that the deadline bounds a
-// stall, not the whole transfer, and keeps the stream's first error other than EOF.
-type stallReader struct {
-	r       io.Reader
-	s       *quic.Stream
-	timeout time.Duration
-	err     error
+// streamReader keeps the stream's first error other than EOF, which wire flattens into
+// ErrMalformed when it happens inside a frame. With stall set, it also extends the read
+// deadline before every read, so that the deadline bounds a stall, not the whole transfer.
+type streamReader struct {
+	r     io.Reader
+	s     *quic.Stream
+	stall time.Duration
+	err   error
 }
 
-func (r *stallReader) Read(p []byte) (int, error) {
-	r.s.SetReadDeadline(time.Now().Add(r.timeout))
+func (r *streamReader) Read(p []byte) (int, error) {
+	if r.stall > 0 {
+		r.s.SetReadDeadline(time.Now().Add(r.stall))
+	}
 	n, err := r.r.Read(p)
 	if err != nil && err != io.EOF && r.err == nil {
 		r.err = err
