@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/shirou/gopsutil/v3/disk"
-	"github.com/shirou/gopsutil/v3/mem"
 	psnet "github.com/shirou/gopsutil/v3/net"
 )
 
@@ -85,17 +84,46 @@ func parseCPUInfo(b []byte, arch string) []CPU {
 	return out
 }
 
+// collectMemory reads /proc/meminfo itself: gopsutil's SwapMemory asks sysinfo(2), which
+// ignores the root prefix, and hides a missing meminfo behind zero values.
 func collectMemory(_ context.Context, c *collector) {
-	if vm, err := mem.VirtualMemoryWithContext(c.psctx); err != nil {
-		c.note("memory.total", "read meminfo: %v", err)
-	} else {
-		c.inv.Memory.Total = vm.Total
+	b, err := c.read("/proc/meminfo")
+	if err != nil {
+		c.note("memory.total", "read /proc/meminfo: %v", err)
+		return
 	}
-	if sw, err := mem.SwapMemoryWithContext(c.psctx); err != nil {
-		c.note("memory.swap_total", "read swap: %v", err)
-	} else {
-		c.inv.Memory.SwapTotal = sw.Total
+	total, swap, ok := parseMeminfo(b)
+	if !ok {
+		c.note("memory.total", "/proc/meminfo has no MemTotal")
 	}
+	c.inv.Memory.Total, c.inv.Memory.SwapTotal = total, swap
+}
+
+func parseMeminfo(b []byte) (total, swap uint64, ok bool) {
+	for line := range strings.SplitSeq(string(b), "\n") {
+		k, v, found := strings.Cut(line, ":")
+		if !found {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			continue
+		}
+		n, err := strconv.ParseUint(f[0], 10, 64)
+		if err != nil {
+			continue
+		}
+		if len(f) > 1 && f[1] == "kB" {
+			n *= 1024
+		}
+		switch k {
+		case "MemTotal":
+			total, ok = n, true
+		case "SwapTotal":
+			swap = n
+		}
+	}
+	return total, swap, ok
 }
 
 // collectDisks reads /sys/block directly: gopsutil knows partitions and counters, not the

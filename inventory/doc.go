@@ -12,9 +12,10 @@
 // holds), [Inventory.Validate] and [CheckTime]. Inventories from other agents enter through
 // [ParseFusion] and [VerifyRudderSignature].
 //
-// Collection reads /etc, /proc, /sys and the package databases directly and uses gopsutil
-// only for CPUs, memory, filesystems and interfaces; it never runs lsb_release or any
-// network query. What cannot be collected leaves its field empty and adds a [Note]; it
+// Collection reads /etc, /proc, /sys and the package databases directly, so that a fake
+// tree under CollectOptions.RootPrefix tests it, and uses gopsutil only for mounted
+// filesystems and network interfaces (which only the running kernel knows). It never runs
+// lsb_release nor makes any network query. What cannot be collected leaves its field empty and adds a [Note]; it
 // never fails the inventory.
 //
 // # Caveats
