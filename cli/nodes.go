@@ -27,21 +27,27 @@ refused and deleted ones. Deleted nodes are listed only with --status deleted.`,
 bosun nodes list
 # what waits for acceptance
 bosun nodes list --status pending
+# accept everything pending
+bosun nodes list --status pending --quiet | xargs bosun nodes accept
 # for a script
-bosun nodes list --json | jq -r '.nodes[].id'`,
+bosun nodes list --json | jq -r '.nodes[].hostname'`,
 	New: func() Options { return &nodesListOptions{} },
 }
 
 type nodesListOptions struct {
 	RootOptions
 	Status string
+	Role   string
 	JSON   bool
+	Quiet  bool
 }
 
 func (o *nodesListOptions) AddFlags(fs *pflag.FlagSet) {
 	o.RootOptions.AddFlags(fs)
 	fs.StringVar(&o.Status, "status", "", "only nodes of this status: pending, accepted, refused or deleted")
+	fs.StringVar(&o.Role, "role", "", "only nodes of this role: agent, relay or root")
 	fs.BoolVar(&o.JSON, "json", false, "print JSON")
+	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "print node ids only, one a line")
 }
 
 func (o *nodesListOptions) Run(ctx context.Context, env *Env, args []string) error {
@@ -61,14 +67,18 @@ func (o *nodesListOptions) Run(ctx context.Context, env *Env, args []string) err
 	if err != nil {
 		return err
 	}
-	if o.Status == "" {
-		kept := nodes[:0]
-		for _, n := range nodes {
-			if n.Status != api.StatusDeleted {
-				kept = append(kept, n)
-			}
+	kept := nodes[:0]
+	for _, n := range nodes {
+		if (o.Status != "" || n.Status != api.StatusDeleted) && (o.Role == "" || n.Role == o.Role) {
+			kept = append(kept, n)
 		}
-		nodes = kept
+	}
+	nodes = kept
+	if o.Quiet {
+		for _, n := range nodes {
+			fmt.Fprintln(env.Stdout, n.ID)
+		}
+		return nil
 	}
 	if o.JSON {
 		return printJSON(env.Stdout, api.NodeList{SchemaVersion: api.SchemaVersion, Nodes: nodes})
@@ -76,8 +86,17 @@ func (o *nodesListOptions) Run(ctx context.Context, env *Env, args []string) err
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tHOSTNAME\tOS\tROLE\tSTATUS\tPOLICY SERVER\tLAST SEEN")
 	now := time.Now()
+	// People know relays by name; the id stays in --json.
+	names := make(map[string]string, len(nodes))
 	for _, n := range nodes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.ID, n.Hostname, n.OS, n.Role, n.Status, n.PolicyServer, ago(now, n.LastSeen))
+		names[n.ID] = n.Hostname
+	}
+	for _, n := range nodes {
+		server := n.PolicyServer
+		if name, ok := names[server]; ok && name != "" {
+			server = name
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.ID, n.Hostname, n.OS, n.Role, n.Status, server, ago(now, n.LastSeen))
 	}
 	return tw.Flush()
 }
@@ -177,7 +196,7 @@ var (
 deleted node is the explicit operator action that lets its key back in.`,
 		`bosun nodes accept 0b5f6c1e-4c36-4b6f-9a3e-2f1d0c9b8a7e
 # everything pending
-bosun nodes list --status pending --json | jq -r '.nodes[].id' | xargs bosun nodes accept`)
+bosun nodes list --status pending --quiet | xargs bosun nodes accept`)
 	nodesRefuseCommand = statusCommand("refuse", api.StatusRefused, "refuse pending nodes",
 		`Refuses pending nodes. Their keys stay refused: the same machine cannot come back under a new id
 until an operator accepts it explicitly.`,

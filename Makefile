@@ -1,0 +1,44 @@
+# bosun's build. `make demo` and `make test` are the two commands a newcomer runs.
+GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+# Packages that start goroutines run under the race detector.
+RACE_PKGS := ./mesh/... ./store/... ./relay/... ./root/... ./agent/...
+
+.PHONY: all build test vet race unit e2e demo bench fuzz clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/bosun ./cmd/bosun
+
+# vet, then every package's tests (end-to-end ones included), then the race detector on
+# the packages with goroutines.
+test: vet unit race
+
+vet:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+race:
+	$(GO) test -count=1 -race $(RACE_PKGS)
+
+e2e:
+	$(GO) test -count=1 -v ./e2e/
+
+demo: build
+	./scripts/demo.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+# Each fuzz target for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzReadMessage$$' -fuzztime $(FUZZTIME) ./wire/
+
+clean:
+	rm -rf bin dist
