@@ -268,6 +268,9 @@ func (s *Spool) scan(seg *segment, isLast bool) error {
 		seq, nanos, data, size, err := decodeFrame(b[off:])
 		if err != nil {
 			if !isLast || frameAhead(b[off+1:], seg.last, uint64(len(b))) {
+				if errors.Is(err, errTruncated) {
+					err = fmt.Errorf("%w: the segment ends inside a frame", ErrCorrupt)
+				}
 				return corrupt(off, err)
 			}
 			return s.truncate(seg, b, off)
