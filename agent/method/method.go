@@ -113,12 +113,18 @@ type outcome struct {
 	conds []string
 }
 
-func keptf(format string, a ...any) outcome { return outcome{kind: kept, msg: fmt.Sprintf(format, a...)} }
+func keptf(format string, a ...any) outcome {
+	return outcome{kind: kept, msg: fmt.Sprintf(format, a...)}
+}
 func repairedf(format string, a ...any) outcome {
 	return outcome{kind: repaired, msg: fmt.Sprintf(format, a...)}
 }
-func driftf(format string, a ...any) outcome { return outcome{kind: drift, msg: fmt.Sprintf(format, a...)} }
-func failf(format string, a ...any) outcome  { return outcome{kind: failed, msg: fmt.Sprintf(format, a...)} }
+func driftf(format string, a ...any) outcome {
+	return outcome{kind: drift, msg: fmt.Sprintf(format, a...)}
+}
+func failf(format string, a ...any) outcome {
+	return outcome{kind: failed, msg: fmt.Sprintf(format, a...)}
+}
 func naf(format string, a ...any) outcome {
 	return outcome{kind: notApplicable, msg: fmt.Sprintf(format, a...)}
 }

@@ -12,9 +12,13 @@ import (
 func init() {
 	pkg := []string{"name", "version", "architecture", "provider"}
 	register(&method{Spec: Spec{ID: "package_present", Params: pkg, ReportingParam: "name"},
-		run: func(ctx context.Context, env *Env, a args, mode Mode) outcome { return packageState(ctx, env, a, mode, true) }})
+		run: func(ctx context.Context, env *Env, a args, mode Mode) outcome {
+			return packageState(ctx, env, a, mode, true)
+		}})
 	register(&method{Spec: Spec{ID: "package_absent", Params: pkg, ReportingParam: "name"},
-		run: func(ctx context.Context, env *Env, a args, mode Mode) outcome { return packageState(ctx, env, a, mode, false) }})
+		run: func(ctx context.Context, env *Env, a args, mode Mode) outcome {
+			return packageState(ctx, env, a, mode, false)
+		}})
 	register(&method{Spec: Spec{ID: "package_state", Params: append(slices.Clone(pkg), "state"), ReportingParam: "name"},
 		run: func(ctx context.Context, env *Env, a args, mode Mode) outcome {
 			switch strings.ToLower(strings.TrimSpace(a["state"])) {
