@@ -297,6 +297,8 @@ func (c *Client) dialAddr(ctx context.Context, addr string) (*quic.Conn, Peer, e
 	if err != nil {
 		if rerr, ok := remoteRejection(err); ok {
 			err = rerr
+		} else if lerr, ok := localRefusal(err); ok {
+			err = lerr
 		}
 		return nil, Peer{}, &HandshakeError{Addr: addr, Err: err}
 	}

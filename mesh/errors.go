@@ -59,9 +59,24 @@ func remoteRejection(err error) (error, bool) {
 	}
 	switch te.ErrorCode {
 	case quic.TransportErrorCode(0x100 + uint64(alertAccessDenied)):
-		return fmt.Errorf("%w: our key was refused: %w", ErrPeerRejected, err), true
+		return fmt.Errorf("%w: the peer refused our key (has an operator accepted this node?): %w", ErrPeerRejected, err), true
 	case quic.TransportErrorCode(0x100 + uint64(alertBadCertificate)):
 		return fmt.Errorf("%w: the peer refused our certificate: %w", ErrBadCertificate, err), true
+	}
+	return err, false
+}
+
+// localRefusal digs our own verifier's error out of the QUIC error that carries it, so the
+// caller reads why we refused the peer rather than a CRYPTO_ERROR code.
+func localRefusal(err error) (error, bool) {
+	var te *quic.TransportError
+	if !errors.As(err, &te) || te.Remote {
+		return err, false
+	}
+	for _, e := range te.Unwrap() {
+		if e != nil && (errors.Is(e, ErrPeerRejected) || errors.Is(e, ErrBadCertificate)) {
+			return e, true
+		}
 	}
 	return err, false
 }

@@ -43,7 +43,7 @@ type PeerPolicy func(p Peer) error
 func PinFingerprint(fingerprint string) PeerPolicy {
 	return func(p Peer) error {
 		if got := p.Fingerprint(); got != fingerprint {
-			return fmt.Errorf("node %s has key %s, pinned %s", p.NodeID, got, fingerprint)
+			return fmt.Errorf("key %s, pinned %s", got, fingerprint)
 		}
 		return nil
 	}
