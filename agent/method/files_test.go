@@ -160,10 +160,16 @@ func fileCases() []fileCase {
 			audit: AuditError, enforce: Error},
 
 		{name: "symlink/compliant", method: "file_symlink_present", values: []string{"/etc/target", "/etc/link"},
-			setup: func(t *testing.T, root string) { os.MkdirAll(root+"/etc", 0o755); os.Symlink("/etc/target", root+"/etc/link") },
+			setup: func(t *testing.T, root string) {
+				os.MkdirAll(root+"/etc", 0o755)
+				os.Symlink("/etc/target", root+"/etc/link")
+			},
 			audit: AuditCompliant, enforce: Success},
 		{name: "symlink/fixable", method: "file_symlink_present", values: []string{"/etc/target", "/etc/link"},
-			setup: func(t *testing.T, root string) { os.MkdirAll(root+"/etc", 0o755); os.Symlink("/elsewhere", root+"/etc/link") },
+			setup: func(t *testing.T, root string) {
+				os.MkdirAll(root+"/etc", 0o755)
+				os.Symlink("/elsewhere", root+"/etc/link")
+			},
 			audit: AuditNonCompliant, enforce: Repaired, after: func(t *testing.T, root string) {
 				if got, _ := os.Readlink(root + "/etc/link"); got != "/etc/target" {
 					t.Errorf("link target: got %q, want /etc/target", got)
