@@ -37,9 +37,8 @@ const (
 type ClientConfig struct {
 	// Identity is the node the client proves to be. Required.
 	Identity *Identity
-	// PeerPolicy verifies the server: pin its fingerprint (PinFingerprint), or let the
-	// caller decide on first use. nil accepts any well-formed key, which only enrolment
-	// against an operator-confirmed fingerprint shown later should rely on.
+	// PeerPolicy verifies the server: pin its fingerprint (PinFingerprint, FilePin). nil
+	// accepts any well-formed key, which suits tests and tools, never an agent.
 	PeerPolicy PeerPolicy
 	// Logger receives rejected servers and redials; default discards.
 	Logger *slog.Logger
