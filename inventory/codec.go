@@ -25,6 +25,9 @@ var (
 // inventory is 50–500 kB of JSON; the cap stops compression bombs.
 const MaxDecodedSize = 64 << 20
 
+// maxDecoded is MaxDecodedSize, lowered by tests so that a bomb stays cheap to build.
+var maxDecoded int64 = MaxDecodedSize
+
 // Encoding headers: two magic bytes and a format version.
 var (
 	magicInventory = [2]byte{'b', 'I'}
@@ -112,12 +115,12 @@ func deflate(w io.Writer, b []byte) error {
 func inflate(b []byte) ([]byte, error) {
 	fr := flate.NewReader(bytes.NewReader(b))
 	defer fr.Close()
-	out, err := io.ReadAll(io.LimitReader(fr, MaxDecodedSize+1))
+	out, err := io.ReadAll(io.LimitReader(fr, maxDecoded+1))
 	if err != nil {
 		return nil, fmt.Errorf("inflate: %v: %w", err, ErrCorrupt)
 	}
-	if len(out) > MaxDecodedSize {
-		return nil, fmt.Errorf("inflate: over %d bytes: %w", MaxDecodedSize, ErrTooLarge)
+	if int64(len(out)) > maxDecoded {
+		return nil, fmt.Errorf("inflate: over %d bytes: %w", maxDecoded, ErrTooLarge)
 	}
 	return out, nil
 }

@@ -97,11 +97,13 @@ func TestUnmarshalRefuses(t *testing.T) {
 }
 
 func TestUnmarshalBomb(t *testing.T) {
+	maxDecoded = 4 << 20
+	t.Cleanup(func() { maxDecoded = MaxDecodedSize })
 	var buf bytes.Buffer
 	buf.WriteString("bI\x01")
 	fw, _ := flate.NewWriter(&buf, flate.BestSpeed)
 	chunk := make([]byte, 1<<20)
-	for i := 0; i < MaxDecodedSize>>20+1; i++ {
+	for i := 0; i < int(maxDecoded>>20)+1; i++ {
 		fw.Write(chunk)
 	}
 	fw.Close()

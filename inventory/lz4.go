@@ -146,6 +146,11 @@ func (z *lz4Reader) next() error {
 		z.buf = z.buf[:n]
 	}
 	z.pos = len(z.buf)
+	if need := len(z.buf) + z.maxBlock; cap(z.buf) < need {
+		grown := make([]byte, len(z.buf), need)
+		copy(grown, z.buf)
+		z.buf = grown
+	}
 	if raw {
 		z.buf = append(z.buf, blk...)
 		return nil
@@ -212,8 +217,12 @@ func lz4Block(dst, src []byte, max int) ([]byte, error) {
 			dst = append(dst, dst[from:from+ml]...)
 			continue
 		}
-		for k := 0; k < ml; k++ {
-			dst = append(dst, dst[from+k])
+		// Overlapping match: a repeated pattern, copied in runs of at most off bytes so
+		// that every run reads bytes already written.
+		for done := 0; done < ml; {
+			n := min(off, ml-done)
+			dst = append(dst, dst[from+done:from+done+n]...)
+			done += n
 		}
 	}
 	return dst, errLZ4

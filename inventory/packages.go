@@ -84,8 +84,10 @@ func packageLess(a, b *Package) bool {
 
 // debStanzas calls fn for each stanza of a deb822 file (dpkg status, apt Packages lists),
 // with only the fields named in want. Continuation lines are ignored: none of the fields we
-// read span lines.
-func debStanzas(r io.Reader, want []string, fn func(fields map[string]string)) error {
+// read span lines. If skip is set and returns true for a stanza's Package value (which must
+// come first, as in apt lists), the rest of the stanza is not parsed: most of a 50 MB list
+// names packages that are not installed.
+func debStanzas(r io.Reader, want []string, skip func(pkg []byte) bool, fn func(fields map[string]string)) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	cur := make(map[string]string, len(want))
@@ -99,13 +101,21 @@ func debStanzas(r io.Reader, want []string, fn func(fields map[string]string)) e
 			clear(cur)
 		}
 	}
+	skipping := false
+	pkgPrefix := []byte("Package:")
 	for sc.Scan() {
 		line := sc.Bytes()
 		if len(line) == 0 {
+			skipping = false
 			flush()
 			continue
 		}
-		if line[0] == ' ' || line[0] == '\t' {
+		if skipping || line[0] == ' ' || line[0] == '\t' {
+			continue
+		}
+		if skip != nil && bytes.HasPrefix(line, pkgPrefix) && skip(bytes.TrimSpace(line[len(pkgPrefix):])) {
+			skipping = true
+			clear(cur)
 			continue
 		}
 		for i, p := range prefixes {
@@ -121,7 +131,7 @@ func debStanzas(r io.Reader, want []string, fn func(fields map[string]string)) e
 
 func parseDpkgStatus(r io.Reader) ([]Package, error) {
 	var out []Package
-	err := debStanzas(r, []string{"Package", "Status", "Version", "Architecture", "Maintainer"}, func(f map[string]string) {
+	err := debStanzas(r, []string{"Package", "Status", "Version", "Architecture", "Maintainer"}, nil, func(f map[string]string) {
 		st := strings.Fields(f["Status"])
 		if len(st) != 3 || st[2] != "installed" || f["Package"] == "" {
 			return
@@ -237,11 +247,14 @@ func (c *collector) aptUpdates(sw []Package) []Update {
 		return nil
 	}
 	installed := make(map[string]string) // name + "\x00" + arch → version
+	names := make(map[string]bool)
 	for _, p := range sw {
 		if p.Source == "dpkg" {
 			installed[p.Name+"\x00"+p.Architecture] = p.Version
+			names[p.Name] = true
 		}
 	}
+	notInstalled := func(pkg []byte) bool { return !names[string(pkg)] }
 	prefixes, haveSources := c.aptListPrefixes()
 	active := func(n string) bool {
 		if !haveSources {
@@ -279,7 +292,7 @@ func (c *collector) aptUpdates(sw []Package) []Update {
 		go func() {
 			defer wg.Done()
 			sec := strings.Contains(name, "security")
-			err := readAptList(filepath.Join(dir, name), func(f map[string]string) {
+			err := readAptList(filepath.Join(dir, name), notInstalled, func(f map[string]string) {
 				arch := f["Architecture"]
 				key := f["Package"] + "\x00" + arch
 				inst, ok := installed[key]
@@ -322,7 +335,7 @@ func (c *collector) aptUpdates(sw []Package) []Update {
 }
 
 // readAptList reads one apt list, plain or compressed as apt stores it.
-func readAptList(path string, fn func(map[string]string)) error {
+func readAptList(path string, skip func([]byte) bool, fn func(map[string]string)) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -343,5 +356,5 @@ func readAptList(path string, fn func(map[string]string)) error {
 	default:
 		return fmt.Errorf("compression of %s not supported (plain, .gz, .lz4)", filepath.Base(path))
 	}
-	return debStanzas(r, []string{"Package", "Version", "Architecture"}, fn)
+	return debStanzas(r, []string{"Package", "Version", "Architecture"}, skip, fn)
 }
