@@ -68,6 +68,11 @@ func (c *Config) validate() error {
 	case c.MinBackoff > c.MaxBackoff:
 		return fmt.Errorf("agent: min backoff %v above max backoff %v", c.MinBackoff, c.MaxBackoff)
 	}
+	if c.ServerFingerprint != "" {
+		if _, err := mesh.ParseFingerprint(c.ServerFingerprint); err != nil {
+			return fmt.Errorf("--server-fingerprint: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -22,6 +22,9 @@ func FilePin(path, expectedFingerprint string, log *slog.Logger) PeerPolicy {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if fp, err := ParseFingerprint(expectedFingerprint); err == nil {
+		expectedFingerprint = fp
+	}
 	var mu sync.Mutex
 	return func(p Peer) error {
 		mu.Lock()

@@ -69,6 +69,11 @@ func (c *Config) validate() error {
 	case c.MinBackoff > c.MaxBackoff:
 		return fmt.Errorf("relay: min backoff %v above max backoff %v", c.MinBackoff, c.MaxBackoff)
 	}
+	if c.UpstreamFingerprint != "" {
+		if _, err := mesh.ParseFingerprint(c.UpstreamFingerprint); err != nil {
+			return fmt.Errorf("--upstream-fingerprint: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -52,28 +53,57 @@ func ReadFrame(r io.ByteReader, maxLen uint64) (Type, []byte, error) {
 		if err == io.EOF {
 			return 0, nil, io.EOF
 		}
-		return 0, nil, fmt.Errorf("%w: frame type: %v", ErrMalformed, unexpectedEOF(err))
+		return 0, nil, fmt.Errorf("%w: frame type: %w", ErrMalformed, unexpectedEOF(err))
 	}
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%w: frame length: %v", ErrMalformed, unexpectedEOF(err))
+		return 0, nil, fmt.Errorf("%w: frame length: %w", ErrMalformed, unexpectedEOF(err))
 	}
 	if n > maxLen {
 		return 0, nil, fmt.Errorf("%w: %v frame of %d bytes, limit %d", ErrFrameTooLarge, Type(t), n, maxLen)
 	}
-	payload := make([]byte, n)
-	if rr, ok := r.(io.Reader); ok {
-		if _, err := io.ReadFull(rr, payload); err != nil {
-			return 0, nil, fmt.Errorf("%w: %v payload: %v", ErrMalformed, Type(t), unexpectedEOF(err))
-		}
-	} else {
-		for i := range payload {
-			if payload[i], err = r.ReadByte(); err != nil {
-				return 0, nil, fmt.Errorf("%w: %v payload: %v", ErrMalformed, Type(t), unexpectedEOF(err))
-			}
-		}
+	payload, err := readPayload(r, n)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: %v payload: %w", ErrMalformed, Type(t), unexpectedEOF(err))
 	}
 	return Type(t), payload, nil
+}
+
+// eagerPayload is the payload size up to which the buffer is allocated at once; larger
+// payloads grow as their bytes arrive, so a peer announcing 32 MiB and sending nothing makes
+// the reader hold no more than what it actually sent.
+const eagerPayload = 64 << 10
+
+func readPayload(r io.ByteReader, n uint64) ([]byte, error) {
+	rr, isReader := r.(io.Reader)
+	if !isReader {
+		rr = byteReaderAdapter{r}
+	}
+	if n <= eagerPayload {
+		payload := make([]byte, n)
+		_, err := io.ReadFull(rr, payload)
+		return payload, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(eagerPayload)
+	got, err := buf.ReadFrom(io.LimitReader(rr, int64(n)))
+	if err == nil && uint64(got) < n {
+		err = io.ErrUnexpectedEOF
+	}
+	return buf.Bytes(), err
+}
+
+type byteReaderAdapter struct{ r io.ByteReader }
+
+func (a byteReaderAdapter) Read(p []byte) (int, error) {
+	for i := range p {
+		c, err := a.r.ReadByte()
+		if err != nil {
+			return i, err
+		}
+		p[i] = c
+	}
+	return len(p), nil
 }
 
 func unexpectedEOF(err error) error {

@@ -214,3 +214,20 @@ func TestForwardedItemRoundTrip(t *testing.T) {
 		t.Errorf("trailing byte: got %v, want ErrMalformed", err)
 	}
 }
+
+func TestLargeFrameReadAsItArrives(t *testing.T) {
+	big := &Enrol{Signed: Signed{Body: bytes.Repeat([]byte{1}, 40<<10), Sig: bytes.Repeat([]byte{2}, 64)}}
+	fw := &Forward{Items: []Forwarded{{Seq: 1, Frame: bytes.Repeat([]byte{3}, 200<<10)}}}
+	for _, m := range []Message{big, fw} {
+		b, _ := AppendFrame(nil, m)
+		got, err := ReadMessage(bytes.NewReader(b), MaxFrameSize)
+		if err != nil || !reflect.DeepEqual(got, m) {
+			t.Errorf("%v: got %v", m.Type(), err)
+		}
+		// Cut short: an error that still says what the underlying failure was.
+		_, err = ReadMessage(bytes.NewReader(b[:len(b)-10]), MaxFrameSize)
+		if !errors.Is(err, ErrMalformed) || !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("%v cut short: got %v", m.Type(), err)
+		}
+	}
+}
