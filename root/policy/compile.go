@@ -3,8 +3,8 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"math/bits"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -99,10 +99,14 @@ func prepare(m *Model) (*compiledModel, error) {
 		for _, id := range r.Directives {
 			cr.directives = append(cr.directives, cm.directives[id])
 		}
-		sort.SliceStable(cr.directives, func(i, j int) bool { return byName(cr.directives[i].d.Name, cr.directives[i].d.ID, cr.directives[j].d.Name, cr.directives[j].d.ID) })
+		sort.SliceStable(cr.directives, func(i, j int) bool {
+			return byName(cr.directives[i].d.Name, cr.directives[i].d.ID, cr.directives[j].d.Name, cr.directives[j].d.ID)
+		})
 		cm.rules = append(cm.rules, cr)
 	}
-	sort.SliceStable(cm.rules, func(i, j int) bool { return byName(cm.rules[i].r.Name, cm.rules[i].r.ID, cm.rules[j].r.Name, cm.rules[j].r.ID) })
+	sort.SliceStable(cm.rules, func(i, j int) bool {
+		return byName(cm.rules[i].r.Name, cm.rules[i].r.ID, cm.rules[j].r.Name, cm.rules[j].r.ID)
+	})
 	return cm, nil
 }
 
@@ -1013,7 +1017,7 @@ func (b bitset) grow(n int) bitset {
 	}
 	return b
 }
-func (b bitset) set(i int)   { b[i/64] |= 1 << (i % 64) }
+func (b bitset) set(i int) { b[i/64] |= 1 << (i % 64) }
 func (b bitset) clear(i int) {
 	if i/64 < len(b) {
 		b[i/64] &^= 1 << (i % 64)
@@ -1062,4 +1066,3 @@ func (b bitset) count() int {
 }
 
 func trailingZeros(w uint64) int { return bits.TrailingZeros64(w) }
-

@@ -17,12 +17,12 @@ import (
 // Technique is a configuration skeleton in Rudder's YAML technique format: typed parameters
 // and a tree of items, each a method call or a block of items.
 type Technique struct {
-	ID            string           `yaml:"id" json:"id"`
-	Name          string           `yaml:"name" json:"name"`
-	Version       string           `yaml:"version" json:"version"`
-	Category      string           `yaml:"category,omitempty" json:"category,omitempty"`
-	Description   string           `yaml:"description,omitempty" json:"description,omitempty"`
-	Documentation string           `yaml:"documentation,omitempty" json:"documentation,omitempty"`
+	ID            string            `yaml:"id" json:"id"`
+	Name          string            `yaml:"name" json:"name"`
+	Version       string            `yaml:"version" json:"version"`
+	Category      string            `yaml:"category,omitempty" json:"category,omitempty"`
+	Description   string            `yaml:"description,omitempty" json:"description,omitempty"`
+	Documentation string            `yaml:"documentation,omitempty" json:"documentation,omitempty"`
 	Tags          map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 	// Unique is a bosun extension: at most one directive of the technique runs on a node,
 	// the one with the lowest priority number (Rudder's non multi-instance techniques).
@@ -109,9 +109,12 @@ var paramTypes = map[string]func(string) error{
 		}
 		return nil
 	},
-	"integer": func(v string) error { _, err := strconv.ParseInt(v, 10, 64); return errIf(err != nil, "want an integer") },
-	"mail":    func(v string) error { return errIf(!strings.Contains(v, "@"), "want a mail address") },
-	"ip":      func(v string) error { return errIf(net.ParseIP(v) == nil, "want an IP address") },
+	"integer": func(v string) error {
+		_, err := strconv.ParseInt(v, 10, 64)
+		return errIf(err != nil, "want an integer")
+	},
+	"mail": func(v string) error { return errIf(!strings.Contains(v, "@"), "want a mail address") },
+	"ip":   func(v string) error { return errIf(net.ParseIP(v) == nil, "want an IP address") },
 	"ipv4": func(v string) error {
 		ip := net.ParseIP(v)
 		return errIf(ip == nil || ip.To4() == nil, "want an IPv4 address")
