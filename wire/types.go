@@ -17,6 +17,8 @@ const (
 	TypePolicyRequest Type = 8  // an agent asks for its policy given the config id it holds
 	TypePolicyReply   Type = 9  // the answer: unchanged, a full policy or a delta
 	TypeStatusRequest Type = 10 // a node asks what the root thinks of it
+	TypeStatusReply   Type = 11 // the answer
+	TypeProxy         Type = 12 // a relay passes a node's request upstream and waits for the answer
 )
 
 var typeNames = map[Type]string{
@@ -30,6 +32,8 @@ var typeNames = map[Type]string{
 	TypePolicyRequest: "policy-request",
 	TypePolicyReply:   "policy-reply",
 	TypeStatusRequest: "status-request",
+	TypeStatusReply:   "status-reply",
+	TypeProxy:         "proxy",
 }
 
 func (t Type) String() string {

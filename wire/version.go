@@ -5,7 +5,8 @@ package wire
 // MinProtocolVersion up.
 //
 // History:
-//   - 1 (2026-11-24): hello, enrolment, acknowledgement, forwarding through relays.
+//   - 1 (2026-11-24): hello, enrolment, acknowledgement, forwarding through relays;
+//     inventories (full or delta), status requests proxied by relays, applied policies.
 const ProtocolVersion = 1
 
 // MinProtocolVersion is the oldest protocol version this build still speaks.

@@ -23,7 +23,14 @@ func sampleMessages() []Message {
 		PolicyServer: "relay1:6710", SoftwareVersion: "0.1.0", Role: RoleAgent, Time: testTime,
 	}, testKey)
 	inner, _ := AppendFrame(nil, enrol)
+	status := NewStatusRequest(StatusQuery{NodeID: "0b5f6c1e-4c36-4b6f-9a3e-2f1d0c9b8a7e", Time: testTime}, testKey)
+	statusFrame, _ := AppendFrame(nil, status)
 	return []Message{
+		NewInventoryUpload(InventoryBody{NodeID: "0b5f6c1e-4c36-4b6f-9a3e-2f1d0c9b8a7e", Collected: testTime, Kind: InventoryDelta,
+			BaseHash: 1 << 60, Hash: 99, Payload: []byte("compressed delta")}, testKey),
+		status,
+		&StatusReply{NodeStatus: "accepted", InventoryHash: 1234567, InventoryTime: testTime, ConfigID: "c0ffee", ServerTime: testTime},
+		&Proxy{Path: []string{"relay-a"}, Frame: statusFrame},
 		NewHello(RoleRelay, "relay-1", "0.1.0"),
 		enrol,
 		&Ack{Status: AckRetryLater, Reason: "queue full", RetryAfter: 30 * time.Second, Seq: 42, NodeStatus: "pending"},
@@ -80,7 +87,7 @@ func TestFrameTooLargeRefusedBeforeAllocation(t *testing.T) {
 }
 
 func TestMalformed(t *testing.T) {
-	good, _ := AppendFrame(nil, sampleMessages()[0])
+	good, _ := AppendFrame(nil, sampleMessages()[4])
 	tests := []struct {
 		name  string
 		frame []byte
@@ -118,7 +125,7 @@ func TestMalformed(t *testing.T) {
 }
 
 func TestEnrolSignature(t *testing.T) {
-	e := sampleMessages()[1].(*Enrol)
+	e := sampleMessages()[5].(*Enrol)
 	stub, err := e.Open()
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +148,7 @@ func TestEnrolSignature(t *testing.T) {
 }
 
 func TestForwardInner(t *testing.T) {
-	f := sampleMessages()[3].(*Forward)
+	f := sampleMessages()[7].(*Forward)
 	m, err := f.Items[0].Inner()
 	if err != nil {
 		t.Fatal(err)
@@ -186,8 +193,15 @@ func FuzzReadMessage(f *testing.F) {
 		if _, err := AppendFrame(nil, m); err != nil {
 			t.Fatalf("decoded %T does not encode again: %v", m, err)
 		}
-		if e, ok := m.(*Enrol); ok {
-			_, _ = e.Open()
+		switch m := m.(type) {
+		case *Enrol:
+			_, _ = m.Open()
+		case *InventoryUpload:
+			_, _ = m.Peek()
+		case *StatusRequest:
+			_, _ = m.Peek()
+		case *Proxy:
+			_, _ = m.Inner()
 		}
 		if fw, ok := m.(*Forward); ok {
 			for i := range fw.Items {
@@ -198,7 +212,7 @@ func FuzzReadMessage(f *testing.F) {
 }
 
 func TestForwardedItemRoundTrip(t *testing.T) {
-	it := sampleMessages()[3].(*Forward).Items[0]
+	it := sampleMessages()[7].(*Forward).Items[0]
 	b, err := it.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -229,5 +243,32 @@ func TestLargeFrameReadAsItArrives(t *testing.T) {
 		if !errors.Is(err, ErrMalformed) || !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Errorf("%v cut short: got %v", m.Type(), err)
 		}
+	}
+}
+
+func TestSignedPeekVerify(t *testing.T) {
+	msgs := sampleMessages()
+	inv := msgs[0].(*InventoryUpload)
+	body, err := inv.Peek()
+	if err != nil || body.Kind != InventoryDelta || body.BaseHash != 1<<60 || string(body.Payload) != "compressed delta" {
+		t.Fatalf("got %+v, %v", body, err)
+	}
+	if err := inv.Verify(testKey.Public().(ed25519.PublicKey)); err != nil {
+		t.Error(err)
+	}
+	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, ed25519.SeedSize))
+	if err := inv.Verify(other.Public().(ed25519.PublicKey)); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("another key: got %v", err)
+	}
+	st := msgs[1].(*StatusRequest)
+	if q, err := st.Peek(); err != nil || q.NodeID == "" {
+		t.Errorf("status peek: %+v %v", q, err)
+	}
+	// A status signature cannot pass for an inventory signature.
+	if err := (&InventoryUpload{Signed: st.Signed}).Verify(testKey.Public().(ed25519.PublicKey)); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("cross-domain: got %v", err)
+	}
+	if m, err := msgs[3].(*Proxy).Inner(); err != nil || m.Type() != TypeStatusRequest {
+		t.Errorf("proxy inner: %v %v", m, err)
 	}
 }
