@@ -191,7 +191,8 @@ func (db *DB) checkSchema() error {
 }
 
 // Close closes the store after the operations in flight return. It is
-// idempotent; operations after Close return ErrClosed.
+// idempotent; operations after Close return ErrClosed. It must not be
+// called from inside a Scan or Update callback, which it would wait for.
 func (db *DB) Close() error {
 	if !db.gate.close() {
 		return nil

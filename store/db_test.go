@@ -226,11 +226,18 @@ func TestKVRoundTrip(t *testing.T) {
 }
 
 func TestScan(t *testing.T) {
-	b := openDB(t, dataDir(t)).Bucket("b")
-	for i := range 300 {
-		if err := b.Put(fmt.Sprintf("k%03d", (i*7)%300), []byte{byte(i)}); err != nil {
-			t.Fatal(err)
+	db := openDB(t, dataDir(t))
+	b := db.Bucket("b")
+	err := db.Update(func(tx *Txn) error { // one fsync, not 300
+		for i := range 300 {
+			if err := tx.Put("b", fmt.Sprintf("k%03d", (i*7)%300), []byte{byte(i)}); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := b.Put("other", nil); err != nil {
 		t.Fatal(err)
@@ -251,7 +258,7 @@ func TestScan(t *testing.T) {
 	}
 	stop := errors.New("stop")
 	n := 0
-	err := b.Scan("k", func(k string, _ []byte) error {
+	err = b.Scan("k", func(k string, _ []byte) error {
 		n++
 		if k == "k004" {
 			return stop

@@ -302,7 +302,6 @@ func (s *Spool) truncate(seg *segment, b []byte, off int) error {
 	if off < spoolHeaderLen {
 		// Not even a header survived: rewrite it so the file stays a
 		// segment.
-		off = 0
 		if _, err := f.WriteAt(spoolHeader(), 0); err != nil {
 			return fmt.Errorf("open spool: truncate torn tail of %s: %w", seg.path, err)
 		}
