@@ -25,9 +25,12 @@
 // kill at any point.
 //
 // Keys are namespaced inside Badger: "s/" holds the schema version,
-// "b/<bucket>/<key>" bucket entries, "q/<queue>/<8-byte big-endian seq>"
-// queue records and "m/<queue>/" queue metadata, so bucket keys never
-// collide with queues. Bucket and queue names may not contain '/'.
+// "b/<bucket>/<key>" bucket entries, "q/<queue>/<seq><length>" queue
+// records (big-endian, so iteration is in Seq order) and "m/<queue>/"
+// queue metadata, so bucket keys never collide with queues. Bucket and
+// queue names may not contain '/'. Every value carries a format version
+// byte and an xxhash64 of its payload; the spool's frames carry the
+// checksum too (see spoolframe.go).
 //
 // # Caveats
 //
