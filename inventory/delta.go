@@ -20,11 +20,12 @@ var (
 
 // Delta turns one inventory into the next.
 //
-// Granularity, measured on this Debian machine (700 packages, 80 updates): whole top-level
-// sections are replaced when they changed, which costs little for every section but the
-// software list (40 kB of JSON, 5 kB compressed). So software goes package by package: an
-// upgrade of one package costs about 100 bytes instead of 5 kB. An unchanged inventory,
-// where only the collection time moved, encodes in 29 bytes.
+// Granularity, measured on a Debian 12 machine (703 packages, 136 updates; 110 kB of
+// canonical JSON, 12.6 kB as Marshal encodes it): a top-level section is replaced whole
+// when it changed, which is cheap for every section but the software list, so software
+// goes package by package. An unchanged inventory (only the collection time moved)
+// encodes in 29 bytes; one upgraded package in 143 bytes, against about 5 kB for the
+// whole software section.
 type Delta struct {
 	// Base and Result are the Hash of the old and the new inventory.
 	Base, Result uint64
