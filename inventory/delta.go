@@ -24,8 +24,8 @@ var (
 // canonical JSON, 12.6 kB as Marshal encodes it): a top-level section is replaced whole
 // when it changed, which is cheap for every section but the software list, so software
 // goes package by package. An unchanged inventory (only the collection time moved)
-// encodes in 29 bytes; one upgraded package in 143 bytes, against about 5 kB for the
-// whole software section.
+// encodes in 29 bytes; one upgraded package in 143 bytes, against 9.3 kB when the
+// whole software section is sent.
 type Delta struct {
 	// Base and Result are the Hash of the old and the new inventory.
 	Base, Result uint64
