@@ -41,6 +41,7 @@
 // and ${match.N} are not variables and pass through Expand unchanged.
 //
 // This package owns github.com/cbroglie/mustache (file_from_*_mustache); it imports
-// agent/host for OS access and nothing of the roles, wire or mesh. The agent role (agent/) is
+// agent/host for OS access and cond for condition expressions and canonified names, and
+// nothing of the roles, wire, mesh or store. The agent role (agent/) is
 // its user.
 package method

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bosun-io/bosun/agent/host"
+	"github.com/bosun-io/bosun/cond"
 )
 
 // Env is what the calls of one run share: where the files are, the host backends, the
@@ -31,9 +32,6 @@ type Env struct {
 	// Vars and Conditions are shared by the calls of a run, in order; nil means empty.
 	Vars       *Vars
 	Conditions *Conditions
-	// Evaluator evaluates condition expressions (condition_from_expression,
-	// report_if_condition); nil makes those calls fail.
-	Evaluator Evaluator
 	// NodeID seeds schedule_simple's splay, so that nodes spread their jobs.
 	NodeID string
 	// Now is the clock; nil means time.Now.
@@ -46,11 +44,6 @@ type Env struct {
 	mu       sync.Mutex
 	uidCache map[string]int
 	gidCache map[string]int
-}
-
-// Evaluator evaluates a condition expression against the defined conditions.
-type Evaluator interface {
-	Eval(expr string, defined func(name string) bool) (bool, error)
 }
 
 func (env *Env) init() {
@@ -293,14 +286,5 @@ func (c *Conditions) Names() []string {
 	return out
 }
 
-// canonify turns s into a condition name as Rudder's canonify does: every byte that is not
-// [A-Za-z0-9_] becomes an underscore (so a multi-byte character becomes several).
-func canonify(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
-			b[i] = '_'
-		}
-	}
-	return string(b)
-}
+// canonify names conditions as Rudder does; cond owns the rule.
+func canonify(s string) string { return cond.Canonify(s) }

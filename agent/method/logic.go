@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/bosun-io/bosun/agent/host"
+	"github.com/bosun-io/bosun/cond"
 )
 
 func init() {
@@ -155,7 +156,7 @@ func auditFromCommand(ctx context.Context, env *Env, a args, _ Mode) outcome {
 }
 
 func conditionFromCommand(ctx context.Context, env *Env, a args, _ Mode) outcome {
-	cond := canonify(a["condition"])
+	cn := canonify(a["condition"])
 	trueCodes, err := codes(a["true_codes"])
 	if err != nil {
 		return failf("true_codes: %v", err)
@@ -169,33 +170,35 @@ func conditionFromCommand(ctx context.Context, env *Env, a args, _ Mode) outcome
 	case err != nil:
 		return failf("command %q: %v; no condition defined", a["command"], err)
 	case trueCodes[r.ExitCode]:
-		o := keptf("command %q exited with code %d: condition %s_true defined", a["command"], r.ExitCode, cond)
-		o.conds = []string{cond + "_true"}
+		o := keptf("command %q exited with code %d: condition %s_true defined", a["command"], r.ExitCode, cn)
+		o.conds = []string{cn + "_true"}
 		return o
 	case falseCodes[r.ExitCode]:
-		o := keptf("command %q exited with code %d: condition %s_false defined", a["command"], r.ExitCode, cond)
-		o.conds = []string{cond + "_false"}
+		o := keptf("command %q exited with code %d: condition %s_false defined", a["command"], r.ExitCode, cn)
+		o.conds = []string{cn + "_false"}
 		return o
 	}
 	return failf("command %q exited with code %d, neither a true nor a false code; no condition defined%s", a["command"], r.ExitCode, tail(r))
 }
 
+// eval evaluates a condition expression against the conditions defined so far.
 func (env *Env) eval(expr string) (bool, error) {
-	if env.Evaluator == nil {
-		return false, errors.New("no condition evaluator configured")
+	e, err := cond.Parse(expr)
+	if err != nil {
+		return false, err
 	}
-	return env.Evaluator.Eval(expr, env.conditions().Has)
+	return e.Eval(env.conditions().Has), nil
 }
 
 func conditionFromExpression(_ context.Context, env *Env, a args, _ Mode) outcome {
-	cond := canonify(a["condition"])
+	cn := canonify(a["condition"])
 	ok, err := env.eval(a["expression"])
 	if err != nil {
 		return failf("expression %q: %v; no condition defined", a["expression"], err)
 	}
-	name := cond + "_false"
+	name := cn + "_false"
 	if ok {
-		name = cond + "_true"
+		name = cn + "_true"
 	}
 	o := keptf("expression %q is %t: condition %s defined", a["expression"], ok, name)
 	o.conds = []string{name}
@@ -203,14 +206,14 @@ func conditionFromExpression(_ context.Context, env *Env, a args, _ Mode) outcom
 }
 
 func conditionFromVariableMatch(_ context.Context, env *Env, a args, _ Mode) outcome {
-	cond := canonify(a["condition"])
+	cn := canonify(a["condition"])
 	name := strings.TrimSuffix(strings.TrimPrefix(a["variable_name"], "${"), "}")
 	// CFEngine's regcmp matches the whole string.
 	re, err := regexp.Compile("^(?:" + a["expected_match"] + ")$")
 	if err != nil {
 		return failf("regular expression %q: %v", a["expected_match"], err)
 	}
-	o := outcome{conds: []string{cond + "_false"}}
+	o := outcome{conds: []string{cn + "_false"}}
 	ref, keys, _ := strings.Cut(name, "[")
 	var idx []string
 	if keys != "" {
@@ -221,14 +224,14 @@ func conditionFromVariableMatch(_ context.Context, env *Env, a args, _ Mode) out
 	v, ok := env.vars().Lookup(ref, idx...)
 	switch s, isString := v.(string); {
 	case !ok:
-		o.kind, o.msg = failed, fmt.Sprintf("variable %s is not defined: condition %s_false defined", name, cond)
+		o.kind, o.msg = failed, fmt.Sprintf("variable %s is not defined: condition %s_false defined", name, cn)
 	case !isString:
-		o.kind, o.msg = kept, fmt.Sprintf("variable %s is not a string: condition %s_false defined", name, cond)
+		o.kind, o.msg = kept, fmt.Sprintf("variable %s is not a string: condition %s_false defined", name, cn)
 	case re.MatchString(s):
-		o.kind, o.msg = kept, fmt.Sprintf("variable %s matches %q: condition %s_true defined", name, a["expected_match"], cond)
-		o.conds = []string{cond + "_true"}
+		o.kind, o.msg = kept, fmt.Sprintf("variable %s matches %q: condition %s_true defined", name, a["expected_match"], cn)
+		o.conds = []string{cn + "_true"}
 	default:
-		o.kind, o.msg = kept, fmt.Sprintf("variable %s does not match %q: condition %s_false defined", name, a["expected_match"], cond)
+		o.kind, o.msg = kept, fmt.Sprintf("variable %s does not match %q: condition %s_false defined", name, a["expected_match"], cn)
 	}
 	return o
 }

@@ -2,7 +2,6 @@ package method
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,23 +13,6 @@ import (
 
 	"github.com/bosun-io/bosun/agent/host"
 )
-
-// stubEval evaluates "name", "!name" and "a.b" (and) expressions: enough for the methods that
-// take conditions, until package cond provides the language.
-type stubEval struct{}
-
-func (stubEval) Eval(expr string, defined func(string) bool) (bool, error) {
-	if strings.ContainsAny(expr, "()|") {
-		return false, errors.New("unsupported expression")
-	}
-	for _, term := range strings.Split(expr, ".") {
-		neg := strings.HasPrefix(term, "!")
-		if defined(strings.TrimPrefix(term, "!")) == neg {
-			return false, nil
-		}
-	}
-	return true, nil
-}
 
 type logicCase struct {
 	name      string
@@ -94,7 +76,6 @@ func TestLogicMethods(t *testing.T) {
 		for _, mode := range []Mode{Audit, Enforce} {
 			t.Run(lc.name+"/"+mode.String(), func(t *testing.T) {
 				env := newEnv(t, "")
-				env.Evaluator = stubEval{}
 				env.Conditions = NewConditions("debian", "any")
 				env.Vars = NewVars()
 				env.Vars.Set("my", "env", "production")
