@@ -140,7 +140,7 @@ func (r *reader) doc(n *yaml.Node) *Doc {
 		r.fail(n, "", "a document is a mapping with a kind, found %s", kindName(n))
 		return nil
 	}
-	kind := ""
+	kind, id := "", ""
 	hasItems := false
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		switch n.Content[i].Value {
@@ -148,12 +148,17 @@ func (r *reader) doc(n *yaml.Node) *Doc {
 			kind = n.Content[i+1].Value
 		case "items":
 			hasItems = true
+		case "id", "name":
+			if id == "" || n.Content[i].Value == "id" {
+				id = n.Content[i+1].Value
+			}
 		}
 	}
 	if kind == "" && hasItems {
 		kind = KindTechnique
 	}
 	d := &Doc{Kind: kind, File: r.file, Line: n.Line}
+	r.object = kind + " " + id
 	src := func() *source { return r.source(n.Line) }
 	switch kind {
 	case KindTechnique:
@@ -227,9 +232,11 @@ func (r *reader) doc(n *yaml.Node) *Doc {
 		x.src = src()
 		d.Settings = x
 	case "":
+		r.object = ""
 		r.fail(n, "kind", "missing: want one of technique, directive, group, rule, parameter, settings")
 		return nil
 	default:
+		r.object = ""
 		r.fail(n, "kind", "unknown kind %q: want one of technique, directive, group, rule, parameter, settings", kind)
 		return nil
 	}

@@ -353,7 +353,9 @@ func TestIncremental(t *testing.T) {
 		want   string // nodes emitted
 	}{
 		{"nothing", func(m *Model) {}, ""},
-		{"a directive only debian nodes have", func(m *Model) { m.Directives[3].Params = map[string]string{"name": "cleanup", "schedule": "5 * * * *", "command": "true"} }, "deb11,deb12"},
+		{"a directive only debian nodes have", func(m *Model) {
+			m.Directives[3].Params = map[string]string{"name": "cleanup", "schedule": "5 * * * *", "command": "true"}
+		}, "deb11,deb12"},
 		{"a directive that loses its conflict everywhere", func(m *Model) { m.Directives[0].Params = map[string]string{"content": "changed"} }, "deb11"},
 		{"a group", func(m *Model) { m.Groups[1].Criteria = &Criterion{Fact: "memory.total", Op: "ge", Value: "10GiB"} }, "deb12"},
 		{"a rule's targets", func(m *Model) { m.Rules[2].Targets.Include = []string{GroupAllNodes} }, "relay1,win"},
