@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -378,6 +379,47 @@ func TestVerifyRudderSignature(t *testing.T) {
 	} {
 		if err := VerifyRudderSignature(raw, []byte(tt.sig), tt.cert); !errors.Is(err, tt.err) {
 			t.Errorf("%s: got %v, want %v", tt.name, err, tt.err)
+		}
+	}
+}
+
+func TestParseFusionSections(t *testing.T) {
+	doc := `<?xml version="1.0" encoding="UTF-8"?>
+<REQUEST><CONTENT>
+<OPERATINGSYSTEM><NAME>CentOS</NAME><FQDN>db1.example.org</FQDN><TIMEZONE><NAME>Europe/Paris</NAME><OFFSET>+0200</OFFSET></TIMEZONE></OPERATINGSYSTEM>
+<ACCESSLOG><LOGDATE>2025-06-10 14:00:00</LOGDATE></ACCESSLOG>
+<ACCOUNTINFO><KEYNAME>TAG</KEYNAME><KEYVALUE>prod</KEYVALUE></ACCOUNTINFO>
+<VIRTUALMACHINES><NAME>guest1</NAME><UUID>u-1</UUID><VMTYPE>kvm</VMTYPE><STATUS>running</STATUS></VIRTUALMACHINES>
+<MEMORIES><CAPTION>DIMM0</CAPTION><CAPACITY>8192</CAPACITY><TYPE>DDR4</TYPE></MEMORIES>
+<MEMORIES><CAPTION>DIMM1</CAPTION><CAPACITY>0</CAPACITY></MEMORIES>
+<SOFTWAREUPDATES><NAME>openssl</NAME><VERSION>1:3.0.7-27.el9</VERSION><FROM>yum</FROM><SOURCE>baseos</SOURCE><ID>RHSA-2024:1234</ID></SOFTWAREUPDATES>
+<SOFTWAREUPDATES><NAME>tzdata</NAME><VERSION>2025b-1.el9</VERSION><FROM>yum</FROM><SOURCE>baseos</SOURCE><ID></ID></SOFTWAREUPDATES>
+<RUDDER><UUID>n-1</UUID><HOSTNAME>db1.example.org</HOSTNAME>
+<AGENT><AGENT_NAME>cfengine-community</AGENT_NAME><CFENGINE_KEY>k</CFENGINE_KEY><POLICY_SERVER_UUID>root</POLICY_SERVER_UUID></AGENT>
+<CUSTOM_PROPERTIES>[{"env":"prod"},{"owner":{"team":"db"}}]</CUSTOM_PROPERTIES></RUDDER>
+</CONTENT><DEVICEID>db1-2025</DEVICEID></REQUEST>`
+	inv, ri, err := ParseFusion(strings.NewReader(doc), Limits{})
+	if err != nil {
+		t.Fatalf("got %v, want nil", err)
+	}
+	for _, c := range []struct {
+		field     string
+		got, want any
+	}{
+		{"collected_at (local +0200)", inv.CollectedAt.Format("2006-01-02T15:04:05Z07:00"), "2025-06-10T12:00:00Z"},
+		{"timezone", inv.Timezone, "Europe/Paris"},
+		{"vm", fmt.Sprint(inv.VMs), "[{guest1 u-1 kvm running}]"},
+		{"memory modules", fmt.Sprint(inv.Memory.Modules), "[{DIMM0 8589934592 DDR4  }]"},
+		{"security update", inv.Updates[0].Security, true},
+		{"bugfix update", inv.Updates[1].Security, false},
+		{"property env", string(inv.Properties["env"]), `"prod"`},
+		{"property owner", string(inv.Properties["owner"]), `{"team":"db"}`},
+		{"accountinfo", string(inv.Properties["fusion_accountinfo"]), `{"TAG":"prod"}`},
+		{"policy server falls back to its id", inv.Agent.PolicyServer, "root"},
+		{"rudder agent key", ri.AgentKey, "k"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: got %v, want %v", c.field, c.got, c.want)
 		}
 	}
 }
