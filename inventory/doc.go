@@ -20,9 +20,11 @@
 //
 // # Caveats
 //
-// inventory does no network I/O and imports no other bosun package: the agent, the root
-// and the wire format depend on it, never the reverse. It is the only package that may
+// inventory does no network I/O and imports no other bosun package: the agent collects and
+// diffs with it, the root validates, applies and imports with it, and wire carries its
+// encodings as opaque bytes. It is the only package that may
 // import gopsutil. Decoders ([Unmarshal], [UnmarshalDelta], [ParseFusion]) take untrusted
 // input: they cap sizes and depth and return named errors ([ErrCorrupt], [ErrTooLarge],
-// [ErrMalformed], [ErrMissingField]) that a handler maps to a status (412 for the last two).
+// [ErrMalformed], [ErrMissingField]) that a handler maps to a status (412 for the last two,
+// 413 for ErrTooLarge).
 package inventory
