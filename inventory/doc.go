@@ -15,15 +15,14 @@
 // Collection reads /etc, /proc, /sys and the package databases directly, so that a fake
 // tree under CollectOptions.RootPrefix tests it, and uses gopsutil only for mounted
 // filesystems and network interfaces (which only the running kernel knows). It never runs
-// lsb_release nor makes any network query. What cannot be collected leaves its field empty and adds a [Note]; it
-// never fails the inventory.
+// lsb_release nor makes any network query. What cannot be collected leaves its field
+// empty and adds a [Note]; it never fails the inventory.
 //
 // # Caveats
 //
 // inventory does no network I/O and imports no other bosun package: the agent collects and
 // diffs with it, the root validates, applies and imports with it, and wire carries its
-// encodings as opaque bytes. It is the only package that may
-// import gopsutil. Decoders ([Unmarshal], [UnmarshalDelta], [ParseFusion]) take untrusted
+// encodings as opaque bytes. It is the only package that may import gopsutil. Decoders ([Unmarshal], [UnmarshalDelta], [ParseFusion]) take untrusted
 // input: they cap sizes and depth and return named errors ([ErrCorrupt], [ErrTooLarge],
 // [ErrMalformed], [ErrMissingField]) that a handler maps to a status (412 for the last two,
 // 413 for ErrTooLarge).
