@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bosun-io/bosun/inventory"
 	"github.com/bosun-io/bosun/mesh"
 	"github.com/bosun-io/bosun/store"
 	"github.com/bosun-io/bosun/wire"
@@ -92,6 +93,8 @@ type state struct {
 	// NodeStatus is how the root last said it saw this node (pending, accepted), when known.
 	NodeStatus string    `json:"nodeStatus,omitempty"`
 	LastSeen   time.Time `json:"lastContact,omitzero"`
+	// InventorySent is when the policy server last took an inventory from this node.
+	InventorySent time.Time `json:"inventorySent,omitzero"`
 }
 
 // Agent is a running agent.
@@ -162,23 +165,34 @@ func (a *Agent) Run(ctx context.Context) error {
 	return nil
 }
 
-// contact enrols when this identity has not enrolled with this server yet, and otherwise
-// says hello so the server knows the node is alive.
+// contact enrols when this identity has not enrolled with this server yet, then asks the
+// root how it sees the node, and sends an inventory when one is due: right after enrolling
+// (the root has none), when the root lost it, and daily at the node's slot.
 func (a *Agent) contact(ctx context.Context) error {
 	a.mu.Lock()
 	st := a.st
 	a.mu.Unlock()
 	if st.EnrolledWith != a.cfg.Server || st.EnrolledID != a.id.NodeID {
-		return a.Enrol(ctx)
+		if err := a.Enrol(ctx); err != nil {
+			return err
+		}
+		st.InventorySent = time.Time{}
 	}
-	reply, _, err := a.client.Exchange(ctx, a.cfg.Server, wire.NewHello(wire.RoleAgent, a.id.NodeID, a.cfg.SoftwareVersion))
+	status, err := a.Status(ctx)
 	if err != nil {
 		return err
 	}
-	if _, ok := reply.(*wire.Hello); !ok {
-		return fmt.Errorf("hello: answered with %v", reply.Type())
+	now := a.cfg.Now()
+	due := st.InventorySent.IsZero() || !now.Before(inventory.NextRun(a.id.NodeID, st.InventorySent, time.Local))
+	// A root holding nothing although an inventory went out means it was lost on the way
+	// or refused; resend, but not on every contact while a relay still holds it queued.
+	lost := status.InventoryHash == 0 && now.Sub(st.InventorySent) > a.cfg.Interval*3
+	if due || lost {
+		if _, err := a.sendInventory(ctx, nil, status); err != nil {
+			return err
+		}
 	}
-	return a.updateState(func(s *state) { s.LastSeen = a.cfg.Now().UTC() })
+	return nil
 }
 
 // Enrol sends the node's signed enrolment stub to its policy server.
@@ -291,4 +305,24 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// EnrolledServer returns the policy server the agent in dataDir enrolled with, for local
+// verbs run beside the daemon.
+func EnrolledServer(dataDir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dataDir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("%w: no %s in %s; start bosun agent --server host:port first, or pass --server", errNotEnrolled, stateFile, dataDir)
+	}
+	if err != nil {
+		return "", err
+	}
+	var st state
+	if err := json.Unmarshal(b, &st); err != nil {
+		return "", fmt.Errorf("read agent state: %w", err)
+	}
+	if st.EnrolledWith == "" {
+		return "", fmt.Errorf("%w; pass --server", errNotEnrolled)
+	}
+	return st.EnrolledWith, nil
 }

@@ -15,11 +15,13 @@ import (
 
 // server is a policy server stand-in that records enrolments.
 type server struct {
-	addr   string
-	mu     sync.Mutex
-	enrols []wire.EnrolStub
-	hellos int
-	answer wire.AckStatus
+	addr    string
+	mu      sync.Mutex
+	enrols  []wire.EnrolStub
+	hellos  int // status requests
+	uploads []wire.InventoryBody
+	invHash uint64 // what the server says it holds
+	answer  wire.AckStatus
 }
 
 func startServer(t *testing.T, answer wire.AckStatus) *server {
@@ -52,9 +54,16 @@ func (s *server) ServeExchange(_ context.Context, _ mesh.Peer, req wire.Message)
 		}
 		s.enrols = append(s.enrols, stub)
 		return &wire.Ack{Status: s.answer, NodeStatus: "pending", RetryAfter: time.Second}
-	case *wire.Hello:
+	case *wire.StatusRequest:
 		s.hellos++
-		return wire.NewHello(wire.RoleRelay, "srv", "test")
+		return &wire.StatusReply{NodeStatus: "pending", InventoryHash: s.invHash}
+	case *wire.InventoryUpload:
+		body, err := m.Peek()
+		if err != nil {
+			return &wire.Ack{Status: wire.AckRejected, Reason: err.Error()}
+		}
+		s.uploads = append(s.uploads, body)
+		return &wire.Ack{Status: wire.AckOK}
 	}
 	return &wire.Ack{Status: wire.AckError}
 }
@@ -75,7 +84,7 @@ func newAgent(t *testing.T, dir, addr string) *Agent {
 	return a
 }
 
-func TestEnrolOnceThenHello(t *testing.T) {
+func TestEnrolOnceThenStatus(t *testing.T) {
 	s := startServer(t, wire.AckOK)
 	dir := filepath.Join(t.TempDir(), "agent")
 	a := newAgent(t, dir, s.addr)
@@ -84,13 +93,17 @@ func TestEnrolOnceThenHello(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Close()
-	// A restarted agent with the same server does not enrol again: it says hello.
+	// A restarted agent with the same server does not enrol again: it asks for its status.
 	a = newAgent(t, dir, s.addr)
 	if err := a.contact(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if e, h := s.count(); e != 1 || h != 1 {
-		t.Errorf("got %d enrolments and %d hellos, want 1 and 1", e, h)
+	if e, h := s.count(); e != 1 || h != 2 {
+		t.Errorf("got %d enrolments and %d status requests, want 1 and 2", e, h)
+	}
+	// The inventory goes out right after enrolling, and not again at the next contact.
+	if len(s.uploads) != 1 || s.uploads[0].Kind != wire.InventoryFull || s.uploads[0].NodeID != a.Identity().NodeID {
+		t.Errorf("got uploads %+v, want one full inventory", s.uploads)
 	}
 	if s.enrols[0].NodeID != a.Identity().NodeID || s.enrols[0].Hostname != "node1" || s.enrols[0].Role != wire.RoleAgent {
 		t.Errorf("got stub %+v", s.enrols[0])
@@ -137,3 +150,28 @@ func TestRetryLaterIsNotEnrolled(t *testing.T) {
 }
 
 func removePin(dir string) error { return os.Remove(filepath.Join(dir, pinFile)) }
+
+// TestInventoryDelta: once the server says it holds the inventory last sent, the next one
+// is a small delta against it.
+func TestInventoryDelta(t *testing.T) {
+	s := startServer(t, wire.AckOK)
+	a := newAgent(t, filepath.Join(t.TempDir(), "agent"), s.addr)
+	ctx := context.Background()
+	if _, err := a.SendInventory(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.invHash = s.uploads[0].Hash
+	s.mu.Unlock()
+	rep, err := a.SendInventory(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("full inventory %d payload bytes; unchanged inventory %d bytes on the wire", len(s.uploads[0].Payload), rep.WireBytes)
+	if rep.Kind != wire.InventoryDelta || s.uploads[1].BaseHash != s.uploads[0].Hash {
+		t.Errorf("second upload: got kind %d base %x, want a delta against %x", rep.Kind, s.uploads[1].BaseHash, s.uploads[0].Hash)
+	}
+	if rep.WireBytes > 300 {
+		t.Errorf("an unchanged inventory cost %d bytes on the wire, want at most 300", rep.WireBytes)
+	}
+}

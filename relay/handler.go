@@ -12,6 +12,9 @@ import (
 	"github.com/bosun-io/bosun/wire"
 )
 
+// proxyTimeout bounds how long a node waits on the relay for the root's answer.
+const proxyTimeout = 15 * time.Second
+
 // retryAfterFull is what agents are told to wait when the queue's disk budget is reached.
 const retryAfterFull = time.Minute
 
@@ -30,6 +33,20 @@ func (h *handler) ServeExchange(ctx context.Context, peer mesh.Peer, req wire.Me
 		return h.enrol(peer, m)
 	case *wire.Forward:
 		return h.forwardFromBelow(peer, m)
+	case *wire.InventoryUpload:
+		return h.inventory(peer, m)
+	case *wire.StatusRequest:
+		frame, err := wire.AppendFrame(nil, m)
+		if err != nil {
+			return &wire.Ack{Status: wire.AckError, Reason: err.Error()}
+		}
+		return h.proxyUp(ctx, peer, &wire.Proxy{Path: []string{h.r.id.NodeID}, Frame: frame})
+	case *wire.Proxy:
+		if len(m.Path) == 0 || m.Path[len(m.Path)-1] != peer.NodeID {
+			return &wire.Ack{Status: wire.AckRejected, Reason: fmt.Sprintf("proxied request does not name relay %s last in its path", peer.NodeID)}
+		}
+		m.Path = append(slices.Clone(m.Path), h.r.id.NodeID)
+		return h.proxyUp(ctx, peer, m)
 	default:
 		h.r.log.Warn("unexpected message", "peer", peer.NodeID, "addr", peer.Addr, "type", req.Type())
 		return &wire.Ack{Status: wire.AckError, Reason: fmt.Sprintf("a relay does not take %v messages", req.Type())}
@@ -58,6 +75,44 @@ func (h *handler) enrol(peer mesh.Peer, e *wire.Enrol) wire.Message {
 	}
 	h.r.log.Info("enrolment queued", "node", stub.NodeID, "hostname", stub.Hostname, "addr", peer.Addr)
 	return &wire.Ack{Status: wire.AckOK}
+}
+
+// inventory queues a node's own inventory. The relay cannot know whether the root will take
+// it, but it can check that the connected node signed it, so it does not carry forgeries.
+func (h *handler) inventory(peer mesh.Peer, u *wire.InventoryUpload) wire.Message {
+	body, err := u.Peek()
+	if err == nil && body.NodeID != peer.NodeID {
+		err = fmt.Errorf("inventory of node %s sent by node %s", body.NodeID, peer.NodeID)
+	}
+	if err == nil {
+		err = u.Verify(peer.Key)
+	}
+	if err != nil {
+		h.r.log.Warn("inventory refused", "peer", peer.NodeID, "addr", peer.Addr, "err", err)
+		return &wire.Ack{Status: wire.AckRejected, Reason: err.Error()}
+	}
+	frame, err := wire.AppendFrame(nil, u)
+	if err != nil {
+		return &wire.Ack{Status: wire.AckError, Reason: err.Error()}
+	}
+	if ack := h.queue(peer, wire.Forwarded{Path: []string{h.r.id.NodeID}, Received: h.r.cfg.Now().UTC(), Frame: frame}); ack != nil {
+		return ack
+	}
+	h.r.log.Info("inventory queued", "node", body.NodeID, "bytes", len(frame), "kind", body.Kind)
+	return &wire.Ack{Status: wire.AckOK}
+}
+
+// proxyUp passes a request that needs the root's answer upstream and returns the answer.
+// Cut off from the upstream, the relay says so: the node keeps what it has and asks again.
+func (h *handler) proxyUp(ctx context.Context, peer mesh.Peer, p *wire.Proxy) wire.Message {
+	ctx, cancel := context.WithTimeout(ctx, proxyTimeout)
+	defer cancel()
+	reply, _, err := h.r.client.Exchange(ctx, h.r.cfg.Upstream, p)
+	if err != nil {
+		h.r.log.Debug("proxied request failed", "peer", peer.NodeID, "err", err)
+		return &wire.Ack{Status: wire.AckRetryLater, Reason: "upstream unreachable: " + err.Error(), RetryAfter: time.Minute}
+	}
+	return reply
 }
 
 // forwardFromBelow queues a batch from a relay below this one, adding this relay to each

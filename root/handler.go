@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/bosun-io/bosun/mesh"
 	"github.com/bosun-io/bosun/root/api"
@@ -13,11 +14,14 @@ import (
 
 // handler answers nodes and relays over QUIC.
 type handler struct {
-	reg     *registry
-	hello   *wire.Hello
-	log     *slog.Logger
-	version string
+	root  *Root
+	reg   *registry
+	hello *wire.Hello
+	log   *slog.Logger
 }
+
+// queueRetryAfter is how long a sender waits when the root cannot take its item now.
+const queueRetryAfter = 30 * time.Second
 
 var _ mesh.Handler = (*handler)(nil)
 
@@ -32,6 +36,19 @@ func (h *handler) ServeExchange(ctx context.Context, peer mesh.Peer, req wire.Me
 		return h.enrolDirect(peer, m)
 	case *wire.Forward:
 		return h.forward(peer, m)
+	case *wire.InventoryUpload:
+		_, err := h.root.ingestUpload(m, &peer)
+		h.logIngest(peer, nil, err)
+		return ingestAck(err)
+	case *wire.StatusRequest:
+		reply, err := h.root.nodeStatus(m, &peer)
+		if err != nil {
+			h.log.Warn("status request refused", "peer", peer.NodeID, "addr", peer.Addr, "err", err)
+			return ingestAck(err)
+		}
+		return reply
+	case *wire.Proxy:
+		return h.proxy(peer, m)
 	default:
 		h.log.Warn("unexpected message", "peer", peer.NodeID, "addr", peer.Addr, "type", req.Type())
 		return &wire.Ack{Status: wire.AckError, Reason: fmt.Sprintf("the root does not take %v messages", req.Type())}
@@ -102,13 +119,53 @@ func (h *handler) forward(peer mesh.Peer, f *wire.Forward) wire.Message {
 			if ack := h.enrol(stub, it.Path, peer); ack.Status == wire.AckRetryLater {
 				return &wire.Ack{Status: wire.AckRetryLater, Reason: ack.Reason, Seq: done}
 			}
+		case *wire.InventoryUpload:
+			// An inventory only refreshes a node that enrolled; a relay that is not yet
+			// accepted may carry it like an enrolment.
+			_, err := h.root.ingestUpload(m, nil)
+			h.logIngest(peer, it.Path, err)
+			if ack := ingestAck(err); ack.Status == wire.AckRetryLater {
+				ack.Seq = done
+				return ack
+			}
 		default:
 			if relay.Status != api.StatusAccepted {
-				return &wire.Ack{Status: wire.AckRetryLater, Reason: fmt.Sprintf("relay %s is %s; only enrolments pass until it is accepted", peer.NodeID, relay.Status), Seq: done}
+				return &wire.Ack{Status: wire.AckRetryLater, Reason: fmt.Sprintf("relay %s is %s; only enrolments and inventories pass until it is accepted", peer.NodeID, relay.Status), Seq: done}
 			}
 			h.log.Warn("forwarded item of an unexpected type", "peer", peer.NodeID, "seq", it.Seq, "type", inner.Type())
 		}
 		done = it.Seq
 	}
 	return &wire.Ack{Status: wire.AckOK, Seq: done}
+}
+
+func (h *handler) logIngest(peer mesh.Peer, path []string, err error) {
+	if err != nil {
+		h.log.Warn("inventory not taken", "peer", peer.NodeID, "addr", peer.Addr, "path", path, "err", err)
+	}
+}
+
+// proxy answers a node's request that a relay passed up and waits on.
+func (h *handler) proxy(peer mesh.Peer, p *wire.Proxy) wire.Message {
+	relay, err := h.reg.record(peer.NodeID)
+	if err != nil || relay.Role != wire.RoleRelay.String() || !relay.Key.Equal(peer.Key) {
+		return &wire.Ack{Status: wire.AckRejected, Reason: fmt.Sprintf("%v: %s", errNotARelay, peer.NodeID)}
+	}
+	if len(p.Path) == 0 || p.Path[len(p.Path)-1] != peer.NodeID {
+		return &wire.Ack{Status: wire.AckRejected, Reason: errWrongForward.Error()}
+	}
+	inner, err := p.Inner()
+	if err != nil {
+		return &wire.Ack{Status: wire.AckError, Reason: err.Error()}
+	}
+	req, ok := inner.(*wire.StatusRequest)
+	if !ok {
+		return &wire.Ack{Status: wire.AckError, Reason: fmt.Sprintf("the root does not answer proxied %v messages", inner.Type())}
+	}
+	reply, err := h.root.nodeStatus(req, nil)
+	if err != nil {
+		h.log.Warn("proxied status request refused", "peer", peer.NodeID, "path", p.Path, "err", err)
+		return ingestAck(err)
+	}
+	return reply
 }

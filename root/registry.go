@@ -40,6 +40,9 @@ var (
 type nodeRecord struct {
 	api.Node
 	Key ed25519.PublicKey `json:"key"`
+	// InventoryHash is inventory.Hash of the stored inventory: the base of the node's next
+	// delta, kept here so a status request costs one read.
+	InventoryHash uint64 `json:"inventoryHash,omitempty"`
 }
 
 // keyRecord remembers a key an operator refused or deleted, so that the same machine cannot

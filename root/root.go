@@ -21,12 +21,17 @@ import (
 
 // Config configures a root. Zero fields take the defaults named beside them.
 type Config struct {
-	DataDir         string       // required; prepared by Init
-	QUICAddr        string       // default ":6710"
-	APIAddr         string       // default ":6711"
-	SoftwareVersion string       // reported in hellos and the API's status
-	Logger          *slog.Logger // default: discard
-	Now             func() time.Time
+	DataDir         string // required; prepared by Init
+	QUICAddr        string // default ":6710"
+	APIAddr         string // default ":6711"
+	SoftwareVersion string // reported in hellos and the API's status
+	// InventoryQueueSize bounds the inventories being ingested at once; past it senders
+	// are told to retry later. Default 64.
+	InventoryQueueSize int
+	// InventoryHistory is how many inventories are kept per node. Default 10.
+	InventoryHistory int
+	Logger           *slog.Logger // default: discard
+	Now              func() time.Time
 }
 
 func (c *Config) fillDefaults() {
@@ -42,6 +47,12 @@ func (c *Config) fillDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.InventoryQueueSize == 0 {
+		c.InventoryQueueSize = 64
+	}
+	if c.InventoryHistory == 0 {
+		c.InventoryHistory = 10
+	}
 }
 
 // Root is a running root.
@@ -51,6 +62,8 @@ type Root struct {
 	id      *mesh.Identity
 	db      *store.DB
 	reg     *registry
+	inv     *inventories
+	ingestQ *ingestQueue
 	quic    *mesh.Server
 	apiLn   net.Listener
 	apiSrv  *http.Server
@@ -86,11 +99,13 @@ func New(cfg Config) (*Root, error) {
 	}
 	r := &Root{cfg: cfg, log: cfg.Logger.With("role", "root"), id: id, db: db}
 	r.reg = &registry{db: db, now: cfg.Now}
+	r.inv = &inventories{db: db, keep: cfg.InventoryHistory, now: cfg.Now}
+	r.ingestQ = newIngestQueue(cfg.InventoryQueueSize)
 
 	r.quic, err = mesh.Listen(mesh.ServerConfig{
 		Identity:   id,
 		Addr:       cfg.QUICAddr,
-		Handler:    &handler{reg: r.reg, hello: wire.NewHello(wire.RoleRoot, id.NodeID, cfg.SoftwareVersion), log: r.log, version: cfg.SoftwareVersion},
+		Handler:    &handler{root: r, reg: r.reg, hello: wire.NewHello(wire.RoleRoot, id.NodeID, cfg.SoftwareVersion), log: r.log},
 		PeerPolicy: r.admitPeer,
 		Logger:     r.log,
 	})

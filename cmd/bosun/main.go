@@ -23,7 +23,7 @@ func commands() []*cli.Command {
 		versionCommand,
 		rootCommand, rootInitCommand,
 		relayCommand,
-		agentCommand,
+		agentCommand, agentInventoryCommand,
 	}
 	return append(cmds, cli.Commands()...)
 }

@@ -19,6 +19,7 @@ type Node struct {
 	FirstSeen       time.Time `json:"firstSeen"`
 	LastSeen        time.Time `json:"lastSeen"`
 	StatusChanged   time.Time `json:"statusChanged"`
+	LastInventory   time.Time `json:"lastInventory,omitzero"`
 	StatusChangedBy string    `json:"statusChangedBy,omitempty"`
 }
 
@@ -62,4 +63,12 @@ type Error struct {
 type ErrorBody struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+}
+
+// InventoryQueue is the answer of GET /api/v1/inventories/queue: how full the root's
+// inventory ingestion is. Saturated means senders are told to retry later.
+type InventoryQueue struct {
+	QueueMaxSize   int  `json:"queueMaxSize"`
+	QueueFillCount int  `json:"queueFillCount"`
+	QueueSaturated bool `json:"queueSaturated"`
 }

@@ -1,0 +1,163 @@
+package root
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/bosun-io/bosun/inventory"
+	"github.com/bosun-io/bosun/mesh"
+	"github.com/bosun-io/bosun/root/api"
+	"github.com/bosun-io/bosun/store"
+	"github.com/bosun-io/bosun/wire"
+)
+
+func refused(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInventoryRefused, fmt.Sprintf(format, args...))
+}
+
+// signer returns the registered, not refused, node whose key must have signed a message
+// that names nodeID; direct is the connected peer when the node sent it itself.
+func (r *Root) signer(nodeID string, direct *mesh.Peer) (nodeRecord, error) {
+	if direct != nil && direct.NodeID != nodeID {
+		return nodeRecord{}, refused("node %s sent a message of node %s", direct.NodeID, nodeID)
+	}
+	rec, err := r.reg.record(nodeID)
+	if errors.Is(err, api.ErrNotFound) {
+		return nodeRecord{}, refused("node %s has not enrolled", nodeID)
+	}
+	if err != nil {
+		return nodeRecord{}, err
+	}
+	if rec.Status == api.StatusRefused || rec.Status == api.StatusDeleted {
+		return nodeRecord{}, refused("node %s is %s", nodeID, rec.Status)
+	}
+	return rec, nil
+}
+
+// ingestUpload takes an inventory a bosun agent signed, sent directly or through relays.
+func (r *Root) ingestUpload(u *wire.InventoryUpload, direct *mesh.Peer) (*inventory.Inventory, error) {
+	body, err := u.Peek()
+	if err != nil {
+		return nil, refused("%v", err)
+	}
+	rec, err := r.signer(body.NodeID, direct)
+	if err != nil {
+		return nil, err
+	}
+	if err := u.Verify(rec.Key); err != nil {
+		return nil, refused("node %s: %v", body.NodeID, err)
+	}
+	if !r.ingestQ.tryAcquire() {
+		return nil, ErrQueueSaturated
+	}
+	defer r.ingestQ.release()
+
+	var inv *inventory.Inventory
+	switch body.Kind {
+	case wire.InventoryFull:
+		inv, err = inventory.Unmarshal(body.Payload)
+		if err != nil {
+			return nil, refused("node %s: %v", body.NodeID, err)
+		}
+	case wire.InventoryDelta:
+		if rec.InventoryHash == 0 || rec.InventoryHash != body.BaseHash {
+			return nil, fmt.Errorf("node %s: %w (root holds %x, delta applies to %x)", body.NodeID, ErrUnknownBase, rec.InventoryHash, body.BaseHash)
+		}
+		base, err := r.inv.current(body.NodeID)
+		if err != nil {
+			return nil, err
+		}
+		d, err := inventory.UnmarshalDelta(body.Payload)
+		if err != nil {
+			return nil, refused("node %s: %v", body.NodeID, err)
+		}
+		if base == nil {
+			return nil, fmt.Errorf("node %s: %w (none stored)", body.NodeID, ErrUnknownBase)
+		}
+		if inv, err = d.Apply(base); err != nil {
+			return nil, fmt.Errorf("node %s: %w: %v", body.NodeID, ErrUnknownBase, err)
+		}
+	}
+	if h, err := inventory.Hash(inv); err != nil || h != body.Hash {
+		return nil, refused("node %s: the inventory does not hash to what the node signed", body.NodeID)
+	}
+	if inv.NodeID != body.NodeID {
+		return nil, refused("node %s sent an inventory claiming node id %q", body.NodeID, inv.NodeID)
+	}
+	inv.Source = inventory.SourceAgent
+	if err := r.store(inv, body.Hash); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+// store checks and stores an inventory of a registered node and refreshes the node's facts.
+func (r *Root) store(inv *inventory.Inventory, hash uint64) error {
+	if err := inv.Validate(); err != nil {
+		return refused("node %s: %v", inv.NodeID, err)
+	}
+	if err := inventory.CheckTime(inv.CollectedAt, r.cfg.Now()); err != nil {
+		return refused("node %s: %v", inv.NodeID, err)
+	}
+	stored, err := r.inv.put(inv, func(tx *store.Txn) error {
+		rec, ok, err := txRecord(tx, inv.NodeID)
+		if err != nil || !ok {
+			return err
+		}
+		rec.Hostname = inv.Hostname
+		if l := osLabel(inv.OS); l != "" {
+			rec.OS = l
+		}
+		rec.LastInventory = inv.CollectedAt
+		rec.InventoryHash = hash
+		rec.LastSeen = r.cfg.Now()
+		return txPut(tx, rec)
+	})
+	if err != nil {
+		return fmt.Errorf("store inventory of %s: %w", inv.NodeID, err)
+	}
+	if stored {
+		r.log.Info("inventory stored", "node", inv.NodeID, "hostname", inv.Hostname, "collected", inv.CollectedAt)
+	} else {
+		r.log.Debug("inventory not newer than the stored one; kept the stored one", "node", inv.NodeID)
+	}
+	return nil
+}
+
+// nodeStatus answers a node's signed status request.
+func (r *Root) nodeStatus(req *wire.StatusRequest, direct *mesh.Peer) (*wire.StatusReply, error) {
+	q, err := req.Peek()
+	if err != nil {
+		return nil, refused("%v", err)
+	}
+	rec, err := r.signer(q.NodeID, direct)
+	if err != nil {
+		return nil, err
+	}
+	if err := req.Verify(rec.Key); err != nil {
+		return nil, refused("node %s: %v", q.NodeID, err)
+	}
+	if _, err := r.reg.touch(rec.ID, rec.Key); err != nil {
+		return nil, err
+	}
+	return &wire.StatusReply{
+		NodeStatus:    rec.Status,
+		InventoryHash: rec.InventoryHash,
+		InventoryTime: rec.LastInventory,
+		ServerTime:    r.cfg.Now().UTC(),
+	}, nil
+}
+
+// ack turns an ingestion error into the wire's answer.
+func ingestAck(err error) *wire.Ack {
+	switch {
+	case err == nil:
+		return &wire.Ack{Status: wire.AckOK}
+	case errors.Is(err, ErrQueueSaturated):
+		return &wire.Ack{Status: wire.AckRetryLater, Reason: err.Error(), RetryAfter: queueRetryAfter}
+	case errors.Is(err, ErrInventoryRefused), errors.Is(err, ErrUnknownBase):
+		return &wire.Ack{Status: wire.AckRejected, Reason: err.Error()}
+	default:
+		return &wire.Ack{Status: wire.AckRetryLater, Reason: err.Error(), RetryAfter: queueRetryAfter}
+	}
+}

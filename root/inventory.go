@@ -1,0 +1,158 @@
+package root
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/bosun-io/bosun/inventory"
+	"github.com/bosun-io/bosun/root/api"
+	"github.com/bosun-io/bosun/store"
+)
+
+const (
+	bucketInventories = "inventories"       // node id → current inventory (inventory.Marshal)
+	bucketInvHistory  = "inventory-history" // node id "/" collected (unix nanos, 20 digits) → inventory
+)
+
+// Errors of inventory ingestion; the QUIC and HTTP front ends map them to their answers.
+var (
+	// ErrQueueSaturated: every ingestion slot is busy; the sender keeps its inventory and
+	// retries later (HTTP 503, wire retry-later).
+	ErrQueueSaturated = errors.New("inventory queue saturated")
+	// ErrInventoryRefused: the inventory will never be taken as it is (HTTP 412 or 401,
+	// wire rejected). It wraps the reason.
+	ErrInventoryRefused = errors.New("inventory refused")
+	// ErrUnknownBase: a delta applies to an inventory the root does not hold; the node
+	// learns the root's base from its next status request and sends a full inventory.
+	ErrUnknownBase = errors.New("inventory delta against an unknown base")
+)
+
+// ingestQueue bounds how many inventories are being parsed and stored at once. An
+// inventory holds a slot until it is durable, so nothing in the queue is lost when the root
+// stops: the sender was not yet told it was taken.
+type ingestQueue struct {
+	slots chan struct{}
+	fill  atomic.Int64
+}
+
+func newIngestQueue(size int) *ingestQueue {
+	return &ingestQueue{slots: make(chan struct{}, size)}
+}
+
+func (q *ingestQueue) tryAcquire() bool {
+	select {
+	case q.slots <- struct{}{}:
+		q.fill.Add(1)
+		return true
+	default:
+		return false
+	}
+}
+
+func (q *ingestQueue) release() {
+	q.fill.Add(-1)
+	<-q.slots
+}
+
+func (q *ingestQueue) status() api.InventoryQueue {
+	fill := int(q.fill.Load())
+	return api.InventoryQueue{QueueMaxSize: cap(q.slots), QueueFillCount: fill, QueueSaturated: fill >= cap(q.slots)}
+}
+
+// inventories stores inventories with a bounded history per node.
+type inventories struct {
+	db   registryStore
+	keep int // versions of history kept per node, the current one included
+	now  func() time.Time
+}
+
+func historyKey(nodeID string, t time.Time) string {
+	return fmt.Sprintf("%s/%020d", nodeID, t.UnixNano())
+}
+
+// current returns the node's stored inventory, or nil when there is none.
+func (s *inventories) current(nodeID string) (*inventory.Inventory, error) {
+	b, err := s.db.Bucket(bucketInventories).Get(nodeID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inventory of %s: %w", nodeID, err)
+	}
+	inv, err := inventory.Unmarshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("inventory of %s: %w", nodeID, err)
+	}
+	return inv, nil
+}
+
+// history returns the node's stored inventories, oldest first.
+func (s *inventories) history(nodeID string) ([]*inventory.Inventory, error) {
+	var out []*inventory.Inventory
+	err := s.db.Bucket(bucketInvHistory).Scan(nodeID+"/", func(_ string, v []byte) error {
+		inv, err := inventory.Unmarshal(v)
+		if err != nil {
+			return err
+		}
+		out = append(out, inv)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("inventory history of %s: %w", nodeID, err)
+	}
+	return out, nil
+}
+
+// put stores inv as the node's current inventory, records it in the history and forgets
+// the oldest versions beyond the bound. An inventory not newer than the stored one is a
+// resend (a lost acknowledgement, a relay replaying its queue) and changes nothing.
+func (s *inventories) put(inv *inventory.Inventory, facts func(tx *store.Txn) error) (stored bool, err error) {
+	b, err := inventory.Marshal(inv)
+	if err != nil {
+		return false, err
+	}
+	var old []string
+	_ = s.db.Bucket(bucketInvHistory).Scan(inv.NodeID+"/", func(k string, _ []byte) error {
+		old = append(old, k)
+		return nil
+	})
+	err = s.db.Update(func(tx *store.Txn) error {
+		if cur, err := tx.Get(bucketInventories, inv.NodeID); err == nil {
+			prev, err := inventory.Unmarshal(cur)
+			if err == nil && !inv.CollectedAt.After(prev.CollectedAt) {
+				return nil
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		stored = true
+		if err := tx.Put(bucketInventories, inv.NodeID, b); err != nil {
+			return err
+		}
+		if err := tx.Put(bucketInvHistory, historyKey(inv.NodeID, inv.CollectedAt), b); err != nil {
+			return err
+		}
+		for len(old)+1 > s.keep {
+			if err := tx.Delete(bucketInvHistory, old[0]); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			old = old[1:]
+		}
+		if facts != nil {
+			return facts(tx)
+		}
+		return nil
+	})
+	return stored, err
+}
+
+// osLabel is how a node's OS shows in lists.
+func osLabel(o inventory.OS) string {
+	if o.FullName != "" {
+		return o.FullName
+	}
+	return strings.TrimSpace(o.Name + " " + o.Version)
+}
