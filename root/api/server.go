@@ -64,13 +64,26 @@ type Registry interface {
 	SetStatus(ctx context.Context, id, status, by string) (Node, error)
 }
 
-// Config is what the handler serves from.
+// Config is what the handler serves from. Each group of routes is served when its
+// interface is set, so the root wires capabilities in one at a time.
 type Config struct {
 	Registry Registry
 	Tokens   TokenStore
 	Status   func() Status
 	Logger   *slog.Logger
+	// Routes registers more routes, each through the given function, which authenticates
+	// the caller and checks its role before calling the handler. Routes without a token
+	// (a node sending its inventory) go through Public.
+	Routes []func(route RouteFunc, public PublicFunc)
 }
+
+// RouteFunc registers an authenticated route (a Go 1.22 ServeMux pattern).
+type RouteFunc func(pattern string, role Role, h func(http.ResponseWriter, *http.Request, Principal))
+
+// PublicFunc registers a route served without a token. Only the paths by which a node enrols
+// or sends an inventory may be public, and they only ever create pending or inventory-only
+// nodes.
+type PublicFunc func(pattern string, h http.HandlerFunc)
 
 // NewHandler returns the API's handler. Every route needs a token.
 func NewHandler(cfg Config) http.Handler {
@@ -88,6 +101,9 @@ func NewHandler(cfg Config) http.Handler {
 	route("POST /api/v1/nodes/{id}/accept", RoleOperator, s.changeNode(StatusAccepted))
 	route("POST /api/v1/nodes/{id}/refuse", RoleOperator, s.changeNode(StatusRefused))
 	route("DELETE /api/v1/nodes/{id}", RoleOperator, s.changeNode(StatusDeleted))
+	for _, add := range cfg.Routes {
+		add(route, func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, h) })
+	}
 	// Anything else under the API is authenticated first, so that probing for routes tells
 	// an anonymous caller nothing.
 	route("/", RoleReadOnly, func(w http.ResponseWriter, r *http.Request, _ Principal) {
@@ -174,6 +190,24 @@ func (s *server) changeNode(status string) func(http.ResponseWriter, *http.Reque
 		s.reply(w, NodeChange{SchemaVersion: SchemaVersion, Node: n})
 	}
 }
+
+// Reply writes v as the JSON answer.
+func Reply(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// Fail writes an error answer with a stable code.
+func Fail(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(Error{Err: ErrorBody{Code: code, Message: msg}})
+}
+
+// StatusOf maps an error of the root's state to an HTTP status and a code.
+func StatusOf(err error) (int, string) { return statusOf(err) }
 
 func (s *server) reply(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
