@@ -59,6 +59,8 @@ type cDirective struct {
 	static   [3][]wire.Component
 	perNode  bool
 	blockMap []int // technique block index to kept block index, -1 when skipped
+	hasShell bool  // a shell parameter holds references: results depend on the OS too
+	cache    sync.Map
 }
 
 type dComp struct {
@@ -200,6 +202,7 @@ func (cm *compiledModel) compileDirective(d *Directive) (*cDirective, error) {
 			dc.values[j], dc.refs[j] = v, left
 			if len(left) > 0 {
 				cd.perNode = true
+				cd.hasShell = cd.hasShell || shell
 			}
 		}
 		dc.cond, _ = expand(tc.cond, scanRefs(tc.cond), tparam)
@@ -823,7 +826,6 @@ func (cm *compiledModel) nodePolicy(n *Node, inRule func(int) bool, ps *problemS
 		total += len(e.cd.comps)
 	}
 	p.Components = make([]wire.Component, 0, total)
-	var props map[string]json.RawMessage
 	for di, e := range entries {
 		d := e.cd.d
 		mode, _ := ResolveMode(s.PolicyMode, *s.OverrideAllowed, n.Settings.PolicyMode, d.PolicyMode, d.System)
@@ -850,65 +852,107 @@ func (cm *compiledModel) nodePolicy(n *Node, inRule func(int) bool, ps *problemS
 			}
 			continue
 		}
-		if props == nil {
-			props = map[string]json.RawMessage{}
-			for k, v := range cm.params {
-				props[k] = v
+		comps, err := cm.nodeComponents(e.cd, mode, n)
+		if err != nil {
+			if ps != nil {
+				ps.add(ProblemUndefined, d.ID, err.Error(), n.ID)
 			}
-			for _, prop := range EffectiveProperties(cm.m.Parameters, n) {
-				props[prop.Name] = prop.Value
-			}
+			return nil
 		}
-		for ci := range e.cd.comps {
-			dc := &e.cd.comps[ci]
-			values := make([]string, len(dc.values))
-			for j, v := range dc.values {
-				if len(dc.refs[j]) == 0 && !dc.shell[j] {
-					values[j] = v
-					continue
-				}
-				out, err := expand(v, scanRefs(v), func(r ref) (string, bool, error) {
-					if r.kind == refOther {
-						return "", false, nil
-					}
-					val, ok := cm.nodeRef(r, n, props)
-					if !ok {
-						return "", false, fmt.Errorf("directive %s: %s: undefined %s", d.ID, dc.tc.method.Params[j].Name, r)
-					}
-					if dc.shell[j] {
-						val = Escape(n.OS, val)
-					}
-					return val, true, nil
-				})
-				if err != nil {
-					if ps != nil {
-						ps.add(ProblemUndefined, d.ID, err.Error(), n.ID)
-					}
-					return nil
-				}
-				values[j] = out
-			}
-			block := -1
-			if dc.tc.block >= 0 {
-				block = e.cd.blockIndex(dc.tc.block) + blockBase
-			}
-			c := dc.component(mode, d.System, block, values)
+		for _, c := range comps {
 			c.Directive = di
+			if c.Block >= 0 {
+				c.Block += blockBase
+			}
 			p.Components = append(p.Components, c)
 		}
 	}
 	return p
 }
 
+// nodeComponents resolves a node-dependent directive for one node. Nodes that resolve
+// every reference to the same values share one result, so a fleet where a property takes
+// a handful of values costs a handful of expansions.
+func (cm *compiledModel) nodeComponents(cd *cDirective, mode wire.PolicyMode, n *Node) ([]wire.Component, error) {
+	var key strings.Builder
+	key.WriteByte(byte(mode))
+	if cd.hasShell {
+		key.WriteString(strings.ToLower(n.OS))
+	}
+	resolved := make(map[string]string, 4)
+	for ci := range cd.comps {
+		dc := &cd.comps[ci]
+		for j, refs := range dc.refs {
+			for _, r := range refs {
+				rs := r.String()
+				if _, ok := resolved[rs]; ok {
+					continue
+				}
+				val, ok := cm.nodeRef(r, n)
+				if !ok {
+					return nil, fmt.Errorf("directive %s: %s: undefined %s", cd.d.ID, dc.tc.method.Params[j].Name, r)
+				}
+				resolved[rs] = val
+				key.WriteByte(0)
+				key.WriteString(rs)
+				key.WriteByte(0)
+				key.WriteString(val)
+			}
+		}
+	}
+	k := key.String()
+	if v, ok := cd.cache.Load(k); ok {
+		return v.([]wire.Component), nil
+	}
+	out := make([]wire.Component, 0, len(cd.comps))
+	for ci := range cd.comps {
+		dc := &cd.comps[ci]
+		values := make([]string, len(dc.values))
+		for j, v := range dc.values {
+			if len(dc.refs[j]) == 0 && !dc.shell[j] {
+				values[j] = v
+				continue
+			}
+			values[j], _ = expand(v, scanRefs(v), func(r ref) (string, bool, error) {
+				if r.kind == refOther {
+					return "", false, nil
+				}
+				val, ok := resolved[r.String()]
+				if !ok {
+					if val, ok = cm.nodeRef(r, n); !ok {
+						return "", false, fmt.Errorf("undefined %s", r)
+					}
+				}
+				if dc.shell[j] {
+					val = Escape(n.OS, val)
+				}
+				return val, true, nil
+			})
+		}
+		block := -1
+		if dc.tc.block >= 0 {
+			block = cd.blockIndex(dc.tc.block)
+		}
+		out = append(out, dc.component(mode, cd.d.System, block, values))
+	}
+	cd.cache.Store(k, out)
+	return out, nil
+}
+
 // blockIndex maps a technique block to the directive's kept block.
 func (cd *cDirective) blockIndex(tb int) int { return cd.blockMap[tb] }
 
-func (cm *compiledModel) nodeRef(r ref, n *Node, props map[string]json.RawMessage) (string, bool) {
+func (cm *compiledModel) nodeRef(r ref, n *Node) (string, bool) {
 	switch r.kind {
 	case refParam:
 		return cm.paramValue(r)
 	case refProp:
-		raw, ok := props[r.name]
+		raw, ok := n.Properties[r.name]
+		if global, isGlobal := cm.params[r.name]; !ok {
+			raw, ok = global, isGlobal
+		} else if isGlobal && len(raw) > 0 && raw[0] == '{' {
+			raw, _ = mergeJSON(global, raw)
+		}
 		if !ok {
 			return "", false
 		}

@@ -278,6 +278,9 @@ func mergeJSON(base, over json.RawMessage) (json.RawMessage, bool) {
 
 // jsonPath walks keys into a JSON value and returns the text of what it finds.
 func jsonPath(raw json.RawMessage, path []string) (string, bool) {
+	if len(path) == 0 && len(raw) >= 2 && raw[0] == '"' && !bytes.ContainsAny(raw[1:len(raw)-1], `"\\`) {
+		return string(raw[1 : len(raw)-1]), true
+	}
 	for _, k := range path {
 		var obj map[string]json.RawMessage
 		if json.Unmarshal(raw, &obj) == nil && obj != nil {
