@@ -430,14 +430,17 @@ func (p *AppliedPolicy) check() error {
 // ComputeConfigID returns the config id of the policy's content: the first 8 bytes of the
 // SHA-256 of the node id and everything but ConfigID, Generated and Serial, in hex.
 func (p *AppliedPolicy) ComputeConfigID() string {
-	return p.configID(make([]byte, 0, 64+64*len(p.Components)))
+	id, _ := p.HashContent(make([]byte, 0, 64+64*len(p.Components)))
+	return id
 }
 
-func (p *AppliedPolicy) configID(buf []byte) string {
-	buf = appendString(buf[:0], p.NodeID)
+// HashContent computes the config id using scratch as its buffer, and returns the buffer
+// for reuse: compiling a fleet hashes every node's policy.
+func (p *AppliedPolicy) HashContent(scratch []byte) (string, []byte) {
+	buf := appendString(scratch[:0], p.NodeID)
 	buf = p.appendContent(buf, true)
 	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:8])
+	return hex.EncodeToString(sum[:8]), buf
 }
 
 // SetConfigID computes the config id and stores it in the policy, returning it.
