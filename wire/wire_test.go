@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -31,6 +32,8 @@ func sampleMessages() []Message {
 		status,
 		&StatusReply{NodeStatus: "accepted", InventoryHash: 1234567, InventoryTime: testTime, ConfigID: "c0ffee", ServerTime: testTime},
 		&Proxy{Path: []string{"relay-a"}, Frame: statusFrame},
+		NewPolicyRequest(PolicyQuery{NodeID: "0b5f6c1e-4c36-4b6f-9a3e-2f1d0c9b8a7e", ConfigID: "abc", Time: testTime}, testKey),
+		&PolicyReply{Answer: PolicyNone, Reason: "node pending"},
 		NewHello(RoleRelay, "relay-1", "0.1.0"),
 		enrol,
 		&Ack{Status: AckRetryLater, Reason: "queue full", RetryAfter: 30 * time.Second, Seq: 42, NodeStatus: "pending"},
@@ -39,6 +42,16 @@ func sampleMessages() []Message {
 			{Seq: 2, Frame: inner},
 		}},
 	}
+}
+
+// sampleOf returns the sample message of type t.
+func sampleOf(t Type) Message {
+	for _, m := range sampleMessages() {
+		if m.Type() == t {
+			return m
+		}
+	}
+	panic(fmt.Sprintf("no sample message of type %v", t))
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -87,7 +100,7 @@ func TestFrameTooLargeRefusedBeforeAllocation(t *testing.T) {
 }
 
 func TestMalformed(t *testing.T) {
-	good, _ := AppendFrame(nil, sampleMessages()[4])
+	good, _ := AppendFrame(nil, sampleOf(TypeHello))
 	tests := []struct {
 		name  string
 		frame []byte
@@ -125,7 +138,7 @@ func TestMalformed(t *testing.T) {
 }
 
 func TestEnrolSignature(t *testing.T) {
-	e := sampleMessages()[5].(*Enrol)
+	e := sampleOf(TypeEnrol).(*Enrol)
 	stub, err := e.Open()
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +161,7 @@ func TestEnrolSignature(t *testing.T) {
 }
 
 func TestForwardInner(t *testing.T) {
-	f := sampleMessages()[7].(*Forward)
+	f := sampleOf(TypeForward).(*Forward)
 	m, err := f.Items[0].Inner()
 	if err != nil {
 		t.Fatal(err)
@@ -202,6 +215,8 @@ func FuzzReadMessage(f *testing.F) {
 			_, _ = m.Peek()
 		case *Proxy:
 			_, _ = m.Inner()
+		case *PolicyRequest:
+			_, _ = m.Peek()
 		}
 		if fw, ok := m.(*Forward); ok {
 			for i := range fw.Items {
@@ -212,7 +227,7 @@ func FuzzReadMessage(f *testing.F) {
 }
 
 func TestForwardedItemRoundTrip(t *testing.T) {
-	it := sampleMessages()[7].(*Forward).Items[0]
+	it := sampleOf(TypeForward).(*Forward).Items[0]
 	b, err := it.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -247,8 +262,7 @@ func TestLargeFrameReadAsItArrives(t *testing.T) {
 }
 
 func TestSignedPeekVerify(t *testing.T) {
-	msgs := sampleMessages()
-	inv := msgs[0].(*InventoryUpload)
+	inv := sampleOf(TypeInventory).(*InventoryUpload)
 	body, err := inv.Peek()
 	if err != nil || body.Kind != InventoryDelta || body.BaseHash != 1<<60 || string(body.Payload) != "compressed delta" {
 		t.Fatalf("got %+v, %v", body, err)
@@ -260,7 +274,7 @@ func TestSignedPeekVerify(t *testing.T) {
 	if err := inv.Verify(other.Public().(ed25519.PublicKey)); !errors.Is(err, ErrBadSignature) {
 		t.Errorf("another key: got %v", err)
 	}
-	st := msgs[1].(*StatusRequest)
+	st := sampleOf(TypeStatusRequest).(*StatusRequest)
 	if q, err := st.Peek(); err != nil || q.NodeID == "" {
 		t.Errorf("status peek: %+v %v", q, err)
 	}
@@ -268,7 +282,49 @@ func TestSignedPeekVerify(t *testing.T) {
 	if err := (&InventoryUpload{Signed: st.Signed}).Verify(testKey.Public().(ed25519.PublicKey)); !errors.Is(err, ErrBadSignature) {
 		t.Errorf("cross-domain: got %v", err)
 	}
-	if m, err := msgs[3].(*Proxy).Inner(); err != nil || m.Type() != TypeStatusRequest {
+	if m, err := sampleOf(TypeProxy).(*Proxy).Inner(); err != nil || m.Type() != TypeStatusRequest {
 		t.Errorf("proxy inner: %v %v", m, err)
+	}
+}
+
+func TestPolicyReplyRoundTrip(t *testing.T) {
+	old := samplePolicy()
+	old.SetConfigID()
+	next := samplePolicy()
+	next.Components[0].Name = "changed"
+	next.SetConfigID()
+	signed, err := NewSignedPolicy(next, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delta, err := DiffSignedPolicy(old, signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := testKey.Public().(ed25519.PublicKey)
+	for _, r := range []*PolicyReply{
+		{Answer: PolicyFull, Policy: signed},
+		{Answer: PolicyPatch, Delta: delta},
+		{Answer: PolicyUnchanged},
+	} {
+		var buf bytes.Buffer
+		if err := WriteMessage(&buf, r); err != nil {
+			t.Fatal(err)
+		}
+		m, err := ReadMessage(&buf, MaxFrameSize)
+		if err != nil {
+			t.Fatalf("answer %d: %v", r.Answer, err)
+		}
+		got := m.(*PolicyReply)
+		switch r.Answer {
+		case PolicyFull:
+			if p, err := got.Policy.Open(pub); err != nil || p.ConfigID != next.ConfigID {
+				t.Errorf("full: %v", err)
+			}
+		case PolicyPatch:
+			if _, p, err := got.Delta.Open(old, pub); err != nil || p.ConfigID != next.ConfigID {
+				t.Errorf("patch: %v", err)
+			}
+		}
 	}
 }
