@@ -47,6 +47,13 @@ func (h *handler) ServeExchange(ctx context.Context, peer mesh.Peer, req wire.Me
 			return ingestAck(err)
 		}
 		return reply
+	case *wire.PolicyRequest:
+		reply, err := h.root.nodePolicy(m, &peer)
+		if err != nil {
+			h.log.Warn("policy request refused", "peer", peer.NodeID, "addr", peer.Addr, "err", err)
+			return ingestAck(err)
+		}
+		return reply
 	case *wire.Proxy:
 		return h.proxy(peer, m)
 	default:
@@ -158,11 +165,15 @@ func (h *handler) proxy(peer mesh.Peer, p *wire.Proxy) wire.Message {
 	if err != nil {
 		return &wire.Ack{Status: wire.AckError, Reason: err.Error()}
 	}
-	req, ok := inner.(*wire.StatusRequest)
-	if !ok {
+	var reply wire.Message
+	switch req := inner.(type) {
+	case *wire.StatusRequest:
+		reply, err = h.root.nodeStatus(req, nil)
+	case *wire.PolicyRequest:
+		reply, err = h.root.nodePolicy(req, nil)
+	default:
 		return &wire.Ack{Status: wire.AckError, Reason: fmt.Sprintf("the root does not answer proxied %v messages", inner.Type())}
 	}
-	reply, err := h.root.nodeStatus(req, nil)
 	if err != nil {
 		h.log.Warn("proxied status request refused", "peer", peer.NodeID, "path", p.Path, "err", err)
 		return ingestAck(err)

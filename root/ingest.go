@@ -118,6 +118,9 @@ func (r *Root) store(inv *inventory.Inventory, hash uint64) error {
 	}
 	if stored {
 		r.log.Info("inventory stored", "node", inv.NodeID, "hostname", inv.Hostname, "collected", inv.CollectedAt)
+		if r.reg.changed != nil {
+			r.reg.changed(inv.NodeID)
+		}
 	} else {
 		r.log.Debug("inventory not newer than the stored one; kept the stored one", "node", inv.NodeID)
 	}
@@ -140,12 +143,60 @@ func (r *Root) nodeStatus(req *wire.StatusRequest, direct *mesh.Peer) (*wire.Sta
 	if _, err := r.reg.touch(rec.ID, rec.Key); err != nil {
 		return nil, err
 	}
-	return &wire.StatusReply{
+	reply := &wire.StatusReply{
 		NodeStatus:    rec.Status,
 		InventoryHash: rec.InventoryHash,
 		InventoryTime: rec.LastInventory,
 		ServerTime:    r.cfg.Now().UTC(),
-	}, nil
+		RootKey:       r.id.Public(),
+	}
+	if rec.Status == api.StatusAccepted {
+		if ap, err := r.pol.appliedPolicy(rec.ID); err == nil && ap != nil {
+			reply.ConfigID = ap.ConfigID
+		}
+	}
+	return reply, nil
+}
+
+// nodePolicy answers a node's signed policy request: nothing new, a delta against what the
+// node holds, or the whole policy.
+func (r *Root) nodePolicy(req *wire.PolicyRequest, direct *mesh.Peer) (*wire.PolicyReply, error) {
+	q, err := req.Peek()
+	if err != nil {
+		return nil, refused("%v", err)
+	}
+	rec, err := r.signer(q.NodeID, direct)
+	if err != nil {
+		return nil, err
+	}
+	if err := req.Verify(rec.Key); err != nil {
+		return nil, refused("node %s: %v", q.NodeID, err)
+	}
+	if rec.Status != api.StatusAccepted {
+		return &wire.PolicyReply{Answer: wire.PolicyNone, Reason: "node " + rec.Status + ": only accepted nodes get policies"}, nil
+	}
+	sp, err := r.pol.signedPolicy(rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	if sp == nil {
+		return &wire.PolicyReply{Answer: wire.PolicyNone, Reason: "no policy generated for this node yet"}, nil
+	}
+	cur, err := sp.Open(r.id.Public())
+	if err != nil {
+		return nil, fmt.Errorf("stored policy of %s: %w", rec.ID, err)
+	}
+	if q.ConfigID == cur.ConfigID {
+		return &wire.PolicyReply{Answer: wire.PolicyUnchanged}, nil
+	}
+	if q.ConfigID != "" {
+		if held := r.pol.held(rec.ID, q.ConfigID); held != nil {
+			if d, err := wire.DiffSignedPolicy(held, sp); err == nil {
+				return &wire.PolicyReply{Answer: wire.PolicyPatch, Delta: d}, nil
+			}
+		}
+	}
+	return &wire.PolicyReply{Answer: wire.PolicyFull, Policy: sp}, nil
 }
 
 // ack turns an ingestion error into the wire's answer.

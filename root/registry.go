@@ -57,6 +57,8 @@ type keyRecord struct {
 type registry struct {
 	db  registryStore
 	now func() time.Time
+	// changed, if set, hears of every node whose status changed, after the change is durable.
+	changed func(nodeID string)
 }
 
 // registryStore is what the registry needs of the store.
@@ -176,6 +178,9 @@ func (r *registry) SetStatus(ctx context.Context, id, status, by string) (api.No
 	})
 	if err != nil {
 		return api.Node{}, fmt.Errorf("set node %s %s: %w", id, status, err)
+	}
+	if r.changed != nil {
+		r.changed(id)
 	}
 	return out, nil
 }

@@ -64,6 +64,7 @@ type Root struct {
 	reg     *registry
 	inv     *inventories
 	ingestQ *ingestQueue
+	pol     *policies
 	quic    *mesh.Server
 	apiLn   net.Listener
 	apiSrv  *http.Server
@@ -101,6 +102,12 @@ func New(cfg Config) (*Root, error) {
 	r.reg = &registry{db: db, now: cfg.Now}
 	r.inv = &inventories{db: db, keep: cfg.InventoryHistory, now: cfg.Now}
 	r.ingestQ = newIngestQueue(cfg.InventoryQueueSize)
+	if r.pol, err = newPolicies(db, r.reg, r.inv, id.Key, r.log, cfg.Now); err != nil {
+		db.Close()
+		return nil, err
+	}
+	// A node accepted, refused or deleted, or a new inventory, changes what the node must do.
+	r.reg.changed = r.pol.nodeChanged
 
 	r.quic, err = mesh.Listen(mesh.ServerConfig{
 		Identity:   id,
@@ -125,6 +132,7 @@ func New(cfg Config) (*Root, error) {
 			Tokens:   &tokens{kv: db.Bucket(bucketTokens), now: cfg.Now},
 			Status:   r.status,
 			Logger:   r.log,
+			Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes},
 		}),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
@@ -165,6 +173,9 @@ func (r *Root) Identity() *mesh.Identity { return r.id }
 // Run serves until ctx ends, then stops both listeners and waits for them.
 func (r *Root) Run(ctx context.Context) error {
 	r.log.Info("root serving", "node", r.id.NodeID, "fingerprint", mesh.Fingerprint(r.id.Public()), "quic", r.quic.Addr().String(), "api", r.apiLn.Addr().String())
+	if err := r.pol.start(); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

@@ -67,6 +67,9 @@ type StatusReply struct {
 	InventoryTime time.Time
 	ConfigID      string // the config id of the node's current applied policy, "" for none
 	ServerTime    time.Time
+	// RootKey is the root's public key, which signs applied policies. A node pins it at
+	// first sight unless its operator gave the root's fingerprint.
+	RootKey ed25519.PublicKey
 }
 
 func (*StatusReply) Type() Type { return TypeStatusReply }
@@ -76,7 +79,8 @@ func (s *StatusReply) AppendBinary(b []byte) ([]byte, error) {
 	b = appendUvarint(b, s.InventoryHash)
 	b = appendTime(b, s.InventoryTime)
 	b = appendString(b, s.ConfigID)
-	return appendTime(b, s.ServerTime), nil
+	b = appendTime(b, s.ServerTime)
+	return appendBytes(b, s.RootKey), nil
 }
 
 func (s *StatusReply) UnmarshalBinary(p []byte) error {
@@ -87,6 +91,7 @@ func (s *StatusReply) UnmarshalBinary(p []byte) error {
 		InventoryTime: d.time("inventory time"),
 		ConfigID:      d.string("config id", maxIDLen),
 		ServerTime:    d.time("server time"),
+		RootKey:       cloneBytes(d.bytes("root key", maxKeyLen)),
 	}
 	return d.err
 }

@@ -1,6 +1,9 @@
 package api
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // SchemaVersion versions the JSON documents of this API as the CLI prints them with --json.
 const SchemaVersion = 1
@@ -71,4 +74,97 @@ type InventoryQueue struct {
 	QueueMaxSize   int  `json:"queueMaxSize"`
 	QueueFillCount int  `json:"queueFillCount"`
 	QueueSaturated bool `json:"queueSaturated"`
+}
+
+// GenerationStatus is the answer of GET /api/v1/policy/status.
+type GenerationStatus struct {
+	Running   bool      `json:"running"`
+	LastStart time.Time `json:"lastStart,omitzero"`
+	LastEnd   time.Time `json:"lastEnd,omitzero"`
+	Duration  string    `json:"duration,omitempty"`
+	Compiled  int       `json:"compiled"`
+	Changed   int       `json:"changed"`
+	Problems  []string  `json:"problems,omitempty"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// Event is one entry of the event log: who changed what, when, with every object before
+// and after.
+type Event struct {
+	ID      uint64        `json:"id"`
+	Time    time.Time     `json:"time"`
+	By      string        `json:"by"`
+	What    string        `json:"what"`
+	Changes []EventChange `json:"changes,omitempty"`
+}
+
+// EventChange is one object an event changed.
+type EventChange struct {
+	Kind   string          `json:"kind"`
+	ID     string          `json:"id"`
+	Op     string          `json:"op"`
+	Before json.RawMessage `json:"before,omitempty"`
+	After  json.RawMessage `json:"after,omitempty"`
+}
+
+// Object is one object of the policy model, as the API returns it.
+type Object struct {
+	SchemaVersion int             `json:"schemaVersion"`
+	Kind          string          `json:"kind"`
+	Object        json.RawMessage `json:"object"`
+}
+
+// ObjectList is a list of objects of one kind.
+type ObjectList struct {
+	SchemaVersion int               `json:"schemaVersion"`
+	Kind          string            `json:"kind"`
+	Objects       []json.RawMessage `json:"objects"`
+}
+
+// File is one YAML file, for apply and export.
+type File struct {
+	Name    string `json:"name"`
+	Content string `json:"content"`
+}
+
+// Files is the answer of GET /api/v1/export.
+type Files struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	Files         []File `json:"files"`
+}
+
+// ApplyRequest is the body of POST /api/v1/apply: YAML documents of any kinds, applied all
+// or nothing.
+type ApplyRequest struct {
+	Files  []File `json:"files"`
+	DryRun bool   `json:"dryRun,omitempty"`
+}
+
+// ChangeResult answers a change to the model: what changed, and the event recording it
+// (none on a dry run, or when nothing changed).
+type ChangeResult struct {
+	SchemaVersion int           `json:"schemaVersion"`
+	DryRun        bool          `json:"dryRun,omitempty"`
+	Changes       []EventChange `json:"changes"`
+	Event         *Event        `json:"event,omitempty"`
+}
+
+// EventList is the answer of GET /api/v1/events, newest first.
+type EventList struct {
+	SchemaVersion int     `json:"schemaVersion"`
+	Events        []Event `json:"events"`
+}
+
+// AppliedPolicy is the answer of GET /api/v1/nodes/{id}/policy.
+type AppliedPolicy struct {
+	SchemaVersion int             `json:"schemaVersion"`
+	Policy        json.RawMessage `json:"policy"`
+}
+
+// Why is the answer of GET /api/v1/nodes/{id}/policy/why: which rules and groups put each
+// directive on the node, and how its mode was decided.
+type Why struct {
+	SchemaVersion int             `json:"schemaVersion"`
+	NodeID        string          `json:"nodeId"`
+	Directives    json.RawMessage `json:"directives"`
 }

@@ -1,0 +1,428 @@
+package root
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/bosun-io/bosun/inventory"
+	"github.com/bosun-io/bosun/root/api"
+	"github.com/bosun-io/bosun/root/policy"
+	"github.com/bosun-io/bosun/store"
+	"github.com/bosun-io/bosun/wire"
+)
+
+const (
+	bucketModel    = "model"    // "current" → the policy model (JSON)
+	bucketPolicies = "policies" // node id → the node's signed applied policy (wire frame)
+	// bucketPrevious keeps each node's policy before the current one: the base of the delta
+	// sent to a node one change behind, the usual case.
+	bucketPrevious = "policies-previous"
+	bucketEvents   = "events"   // 20-digit sequence → event (JSON)
+	keyModel       = "current"
+)
+
+// policies owns the policy model, its event log, and the applied policies compiled from
+// it. Every change to the model goes through change(), which applies it all or nothing,
+// records the event, stores the model and recompiles what the change reaches.
+type policies struct {
+	db       *store.DB
+	reg      *registry
+	inv      *inventories
+	key      ed25519.PrivateKey
+	log      *slog.Logger
+	now      func() time.Time
+	mu       sync.Mutex // serialises changes and compilations
+	model    *policy.Model
+	compiler *policy.Compiler
+	gen      api.GenerationStatus
+	genMu    sync.Mutex
+}
+
+// Event is one change to the model or to a node's status, as the event log keeps it.
+type Event = api.Event
+
+func newPolicies(db *store.DB, reg *registry, inv *inventories, key ed25519.PrivateKey, log *slog.Logger, now func() time.Time) (*policies, error) {
+	p := &policies{db: db, reg: reg, inv: inv, key: key, log: log, now: now, model: &policy.Model{}, compiler: policy.NewCompiler()}
+	b, err := db.Bucket(bucketModel).Get(keyModel)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, p.model); err != nil {
+			return nil, fmt.Errorf("load policy model: %w", err)
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, fmt.Errorf("load policy model: %w", err)
+	}
+	return p, nil
+}
+
+// nodes returns the accepted nodes as the compiler sees them.
+func (p *policies) nodes() ([]policy.Node, error) {
+	var out []policy.Node
+	err := p.db.Bucket(bucketNodes).Scan("", func(_ string, v []byte) error {
+		var rec nodeRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return err
+		}
+		if rec.Status != api.StatusAccepted {
+			return nil
+		}
+		n, err := p.node(rec)
+		if err != nil {
+			return err
+		}
+		out = append(out, n)
+		return nil
+	})
+	return out, err
+}
+
+func (p *policies) node(rec nodeRecord) (policy.Node, error) {
+	n := policy.Node{ID: rec.ID, Hostname: rec.Hostname, OS: "linux", Relay: rec.Role == wire.RoleRelay.String()}
+	inv, err := p.inv.current(rec.ID)
+	if err != nil {
+		return n, err
+	}
+	if inv != nil {
+		n.Facts, n.Properties = facts(inv), inv.Properties
+		if inv.OS.Kernel != "" {
+			n.OS = inv.OS.Kernel
+		}
+	}
+	return n, nil
+}
+
+func facts(inv *inventory.Inventory) map[string]any {
+	b, err := json.Marshal(inv)
+	if err != nil {
+		return nil
+	}
+	f, _ := policy.FactsFromJSON(b)
+	return f
+}
+
+// start compiles every accepted node's policy; nodes whose stored policy has the same
+// content keep it.
+func (p *policies) start() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	nodes, err := p.nodes()
+	if err != nil {
+		return fmt.Errorf("policy generation: %w", err)
+	}
+	return p.generate(func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
+		return p.compiler.Load(p.model, nodes, emit)
+	})
+}
+
+// generate runs one compilation pass and records it for `bosun policy status`.
+func (p *policies) generate(pass func(policy.Emit) ([]policy.Problem, policy.Stats, error)) error {
+	p.genMu.Lock()
+	p.gen.Running, p.gen.LastStart = true, p.now()
+	p.genMu.Unlock()
+	var storeErr error
+	probs, st, err := pass(func(ap *wire.AppliedPolicy) {
+		if storeErr == nil {
+			storeErr = p.storePolicy(ap)
+		}
+	})
+	if err == nil {
+		err = storeErr
+	}
+	p.genMu.Lock()
+	defer p.genMu.Unlock()
+	p.gen.Running, p.gen.LastEnd = false, p.now()
+	p.gen.Duration = st.Elapsed.String()
+	p.gen.Compiled, p.gen.Changed = st.Compiled, st.Changed
+	p.gen.Problems = p.gen.Problems[:0]
+	for _, pr := range probs {
+		p.gen.Problems = append(p.gen.Problems, pr.String())
+	}
+	if err != nil {
+		p.gen.Error = err.Error()
+		return err
+	}
+	p.gen.Error = ""
+	p.log.Info("policies generated", "compiled", st.Compiled, "changed", st.Changed, "problems", len(probs), "duration", st.Elapsed)
+	return nil
+}
+
+// storePolicy signs and stores a node's applied policy, unless the stored one has the same
+// config id (after a restart the compiler emits every node once).
+func (p *policies) storePolicy(ap *wire.AppliedPolicy) error {
+	prev, err := p.db.Bucket(bucketPolicies).Get(ap.NodeID)
+	if err == nil {
+		if cur, err := decodeSignedPolicy(ap.NodeID, prev); err == nil {
+			if held, err := cur.Open(p.key.Public().(ed25519.PublicKey)); err == nil && held.ConfigID == ap.ConfigID {
+				return nil
+			}
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	sp, err := wire.NewSignedPolicy(ap, p.key)
+	if err != nil {
+		return fmt.Errorf("sign policy of %s: %w", ap.NodeID, err)
+	}
+	b, err := wire.AppendFrame(nil, sp)
+	if err != nil {
+		return err
+	}
+	err = p.db.Update(func(tx *store.Txn) error {
+		if prev != nil {
+			if err := tx.Put(bucketPrevious, ap.NodeID, prev); err != nil {
+				return err
+			}
+		}
+		return tx.Put(bucketPolicies, ap.NodeID, b)
+	})
+	if err != nil {
+		return fmt.Errorf("store policy of %s: %w", ap.NodeID, err)
+	}
+	p.log.Debug("policy stored", "node", ap.NodeID, "config_id", ap.ConfigID)
+	return nil
+}
+
+// signedPolicy returns the node's stored signed policy, nil when it has none.
+func (p *policies) signedPolicy(nodeID string) (*wire.SignedPolicy, error) {
+	b, err := p.db.Bucket(bucketPolicies).Get(nodeID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decodeSignedPolicy(nodeID, b)
+}
+
+// held returns the node's current or previous policy if its config id is configID.
+func (p *policies) held(nodeID, configID string) *wire.AppliedPolicy {
+	for _, bucket := range []string{bucketPrevious, bucketPolicies} {
+		b, err := p.db.Bucket(bucket).Get(nodeID)
+		if err != nil {
+			continue
+		}
+		sp, err := decodeSignedPolicy(nodeID, b)
+		if err != nil {
+			continue
+		}
+		if ap, err := sp.Open(p.key.Public().(ed25519.PublicKey)); err == nil && ap.ConfigID == configID {
+			return ap
+		}
+	}
+	return nil
+}
+
+func decodeSignedPolicy(nodeID string, b []byte) (*wire.SignedPolicy, error) {
+	m, _, err := wire.DecodeFrame(b, wire.MaxFrameSize)
+	if err != nil {
+		return nil, fmt.Errorf("stored policy of %s: %w", nodeID, err)
+	}
+	sp, ok := m.(*wire.SignedPolicy)
+	if !ok {
+		return nil, fmt.Errorf("stored policy of %s is a %v", nodeID, m.Type())
+	}
+	return sp, nil
+}
+
+// appliedPolicy returns the node's applied policy, nil when it has none.
+func (p *policies) appliedPolicy(nodeID string) (*wire.AppliedPolicy, error) {
+	sp, err := p.signedPolicy(nodeID)
+	if err != nil || sp == nil {
+		return nil, err
+	}
+	return sp.Open(p.key.Public().(ed25519.PublicKey))
+}
+
+// nodeChanged recompiles one node after its status or inventory changed.
+func (p *policies) nodeChanged(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rec, err := p.reg.record(id)
+	if err != nil {
+		p.log.Warn("policy update skipped", "node", id, "err", err)
+		return
+	}
+	if rec.Status != api.StatusAccepted {
+		p.compiler.RemoveNodes([]string{id})
+		if err := p.db.Bucket(bucketPolicies).Delete(id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			p.log.Warn("policy removal failed", "node", id, "err", err)
+		}
+		if err := p.db.Bucket(bucketPrevious).Delete(id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			p.log.Warn("policy removal failed", "node", id, "err", err)
+		}
+		return
+	}
+	n, err := p.node(rec)
+	if err != nil {
+		p.log.Warn("policy update skipped", "node", id, "err", err)
+		return
+	}
+	err = p.generate(func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
+		probs, st := p.compiler.UpsertNodes([]policy.Node{n}, emit)
+		return probs, st, nil
+	})
+	if err != nil {
+		p.log.Error("policy generation failed", "node", id, "err", err)
+	}
+}
+
+// change applies fn to a copy of the model; if it succeeds, the event is recorded, the
+// model stored and the affected policies regenerated. by is who asked.
+func (p *policies) change(by, what string, fn func(m *policy.Model) ([]policy.Change, error)) (Event, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	next := p.model.Clone()
+	changes, err := fn(next)
+	if err != nil {
+		return Event{}, err
+	}
+	ev := Event{Time: p.now().UTC(), By: by, What: what}
+	for _, c := range changes {
+		if c.Op == policy.OpUnchanged {
+			continue
+		}
+		ec := api.EventChange{Kind: c.Kind, ID: c.ID, Op: c.Op}
+		if c.Before != nil {
+			ec.Before, _ = json.Marshal(c.Before)
+		}
+		if c.After != nil {
+			ec.After, _ = json.Marshal(c.After)
+		}
+		ev.Changes = append(ev.Changes, ec)
+	}
+	if len(ev.Changes) == 0 {
+		return ev, nil // idempotent: applying the same thing again records nothing
+	}
+	mb, err := json.Marshal(next)
+	if err != nil {
+		return Event{}, err
+	}
+	err = p.db.Update(func(tx *store.Txn) error {
+		seq, err := nextEventSeq(tx)
+		if err != nil {
+			return err
+		}
+		ev.ID = seq
+		eb, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		if err := tx.Put(bucketEvents, fmt.Sprintf("%020d", seq), eb); err != nil {
+			return err
+		}
+		return tx.Put(bucketModel, keyModel, mb)
+	})
+	if err != nil {
+		return Event{}, fmt.Errorf("store policy model: %w", err)
+	}
+	p.model = next
+	if err := p.generate(func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
+		return p.compiler.SetModel(next, emit)
+	}); err != nil {
+		p.log.Error("policy generation failed", "event", ev.ID, "err", err)
+	}
+	return ev, nil
+}
+
+func nextEventSeq(tx *store.Txn) (uint64, error) {
+	var seq uint64
+	b, err := tx.Get(bucketModel, "event-seq")
+	if err == nil {
+		if err := json.Unmarshal(b, &seq); err != nil {
+			return 0, err
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return 0, err
+	}
+	seq++
+	b, _ = json.Marshal(seq)
+	return seq, tx.Put(bucketModel, "event-seq", b)
+}
+
+// regenerate recompiles every node, as `bosun policy regenerate` asks.
+func (p *policies) regenerate() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	nodes, err := p.nodes()
+	if err != nil {
+		return err
+	}
+	return p.generate(func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
+		return p.compiler.Load(p.model, nodes, emit)
+	})
+}
+
+func (p *policies) status() api.GenerationStatus {
+	p.genMu.Lock()
+	defer p.genMu.Unlock()
+	s := p.gen
+	s.Problems = append([]string(nil), p.gen.Problems...)
+	return s
+}
+
+// snapshot returns a copy of the model for reading.
+func (p *policies) snapshot() *policy.Model {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.model.Clone()
+}
+
+// events returns the event log, newest first.
+func (p *policies) events() ([]Event, error) {
+	var evs []Event
+	err := p.db.Bucket(bucketEvents).Scan("", func(_ string, v []byte) error {
+		var ev Event
+		if err := json.Unmarshal(v, &ev); err != nil {
+			return err
+		}
+		evs = append(evs, ev)
+		return nil
+	})
+	slices.Reverse(evs)
+	return evs, err
+}
+
+// revert restores the objects an event changed as they were before it, as a new event.
+func (p *policies) revert(by string, id uint64) (Event, error) {
+	b, err := p.db.Bucket(bucketEvents).Get(fmt.Sprintf("%020d", id))
+	if errors.Is(err, store.ErrNotFound) {
+		return Event{}, fmt.Errorf("event %d: %w", id, policy.ErrNotFound)
+	}
+	if err != nil {
+		return Event{}, err
+	}
+	var ev Event
+	if err := json.Unmarshal(b, &ev); err != nil {
+		return Event{}, fmt.Errorf("event %d: %w", id, err)
+	}
+	return p.change(by, fmt.Sprintf("revert event %d", id), func(m *policy.Model) ([]policy.Change, error) {
+		var all []policy.Change
+		for i := len(ev.Changes) - 1; i >= 0; i-- {
+			c := ev.Changes[i]
+			if c.Op == policy.OpCreate {
+				ch, err := m.Delete(c.Kind, c.ID)
+				if err != nil {
+					return nil, fmt.Errorf("revert event %d: %w", id, err)
+				}
+				all = append(all, ch)
+				continue
+			}
+			doc, err := policy.DocFromJSON(c.Kind, c.Before)
+			if err != nil {
+				return nil, fmt.Errorf("revert event %d: %w", id, err)
+			}
+			ch, err := m.Apply([]policy.Doc{doc})
+			if err != nil {
+				return nil, fmt.Errorf("revert event %d: %w", id, err)
+			}
+			all = append(all, ch...)
+		}
+		return all, nil
+	})
+}
