@@ -23,7 +23,7 @@ const (
 	// bucketPrevious keeps each node's policy before the current one: the base of the delta
 	// sent to a node one change behind, the usual case.
 	bucketPrevious = "policies-previous"
-	bucketEvents   = "events"   // 20-digit sequence → event (JSON)
+	bucketEvents   = "events" // 20-digit sequence → event (JSON)
 	keyModel       = "current"
 )
 
