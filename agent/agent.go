@@ -3,6 +3,7 @@ package agent
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ type Config struct {
 	DataDir           string // required
 	Server            string // host:port of the policy server; required
 	ServerFingerprint string // pins the server's key; empty: pin on first use
+	RootFingerprint   string // pins the key that signs policies; empty: pin on first use
 	Hostname          string // default: the machine's host name
 	SoftwareVersion   string
 	// Interval is how often the agent gets in touch with its policy server. Default 5 min.
@@ -69,6 +71,11 @@ func (c *Config) validate() error {
 	case c.MinBackoff > c.MaxBackoff:
 		return fmt.Errorf("agent: min backoff %v above max backoff %v", c.MinBackoff, c.MaxBackoff)
 	}
+	if c.RootFingerprint != "" {
+		if _, err := mesh.ParseFingerprint(c.RootFingerprint); err != nil {
+			return fmt.Errorf("--root-fingerprint: %w", err)
+		}
+	}
 	if c.ServerFingerprint != "" {
 		if _, err := mesh.ParseFingerprint(c.ServerFingerprint); err != nil {
 			return fmt.Errorf("--server-fingerprint: %w", err)
@@ -95,6 +102,10 @@ type state struct {
 	LastSeen   time.Time `json:"lastContact,omitzero"`
 	// InventorySent is when the policy server last took an inventory from this node.
 	InventorySent time.Time `json:"inventorySent,omitzero"`
+	// RootKey is the root's key as pinned (root.pin holds its fingerprint).
+	RootKey []byte `json:"rootKey,omitempty"`
+	// ConfigID is the config id of the policy held.
+	ConfigID string `json:"configId,omitempty"`
 }
 
 // Agent is a running agent.
@@ -105,6 +116,7 @@ type Agent struct {
 	client    *mesh.Client
 	mu        sync.Mutex
 	st        state
+	root      ed25519.PublicKey // pinned root key, once known
 	closeOnce sync.Once
 }
 
@@ -128,6 +140,9 @@ func New(cfg Config) (*Agent, error) {
 	a := &Agent{cfg: cfg, log: log, id: id}
 	if err := a.loadState(); err != nil {
 		return nil, err
+	}
+	if len(a.st.RootKey) == ed25519.PublicKeySize {
+		a.root = a.st.RootKey
 	}
 	a.client, err = mesh.NewClient(mesh.ClientConfig{
 		Identity:   id,
@@ -181,6 +196,11 @@ func (a *Agent) contact(ctx context.Context) error {
 	status, err := a.Status(ctx)
 	if err != nil {
 		return err
+	}
+	if status.NodeStatus == "accepted" {
+		if _, err := a.FetchPolicy(ctx, status.ConfigID); err != nil {
+			a.log.Warn("policy not updated", "err", err)
+		}
 	}
 	now := a.cfg.Now()
 	due := st.InventorySent.IsZero() || !now.Before(inventory.NextRun(a.id.NodeID, st.InventorySent, time.Local))

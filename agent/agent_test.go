@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,6 +14,9 @@ import (
 	"github.com/bosun-io/bosun/wire"
 )
 
+// testRootKey is the root behind every test server: two relays of one fleet share it.
+var testRootKey = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+
 // server is a policy server stand-in that records enrolments.
 type server struct {
 	addr    string
@@ -21,6 +25,7 @@ type server struct {
 	hellos  int // status requests
 	uploads []wire.InventoryBody
 	invHash uint64 // what the server says it holds
+	rootKey ed25519.PublicKey
 	answer  wire.AckStatus
 }
 
@@ -30,7 +35,7 @@ func startServer(t *testing.T, answer wire.AckStatus) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{answer: answer}
+	s := &server{answer: answer, rootKey: testRootKey.Public().(ed25519.PublicKey)}
 	ms, err := mesh.Listen(mesh.ServerConfig{Identity: id, Addr: "127.0.0.1:0", Handler: s})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +61,7 @@ func (s *server) ServeExchange(_ context.Context, _ mesh.Peer, req wire.Message)
 		return &wire.Ack{Status: s.answer, NodeStatus: "pending", RetryAfter: time.Second}
 	case *wire.StatusRequest:
 		s.hellos++
-		return &wire.StatusReply{NodeStatus: "pending", InventoryHash: s.invHash}
+		return &wire.StatusReply{NodeStatus: "pending", InventoryHash: s.invHash, RootKey: s.rootKey}
 	case *wire.InventoryUpload:
 		body, err := m.Peek()
 		if err != nil {

@@ -146,11 +146,19 @@ func (a *Agent) Status(ctx context.Context) (*wire.StatusReply, error) {
 	}
 	switch m := reply.(type) {
 	case *wire.StatusReply:
+		if err := a.pinRoot(m.RootKey); err != nil {
+			return nil, fmt.Errorf("status from %s: %w", a.cfg.Server, err)
+		}
+		a.mu.Lock()
+		a.root = m.RootKey
+		a.mu.Unlock()
 		prev := a.nodeStatus()
 		if m.NodeStatus != prev {
 			a.log.Info("node status", "status", m.NodeStatus, "was", prev)
 		}
-		return m, a.updateState(func(s *state) { s.NodeStatus, s.LastSeen = m.NodeStatus, a.cfg.Now().UTC() })
+		return m, a.updateState(func(s *state) {
+			s.NodeStatus, s.LastSeen, s.RootKey = m.NodeStatus, a.cfg.Now().UTC(), m.RootKey
+		})
 	case *wire.Ack:
 		return nil, fmt.Errorf("status from %s: %w", a.cfg.Server, m.Err())
 	default:

@@ -15,7 +15,8 @@ import (
 
 // Commands returns the operator verbs.
 func Commands() []*Command {
-	return []*Command{nodesListCommand, nodesShowCommand, nodesAcceptCommand, nodesRefuseCommand, nodesDeleteCommand}
+	cmds := []*Command{nodesListCommand, nodesShowCommand, nodesAcceptCommand, nodesRefuseCommand, nodesDeleteCommand}
+	return append(cmds, modelCommands()...)
 }
 
 var nodesListCommand = &Command{

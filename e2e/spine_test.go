@@ -34,7 +34,7 @@ func (f *fleet) startRelay(name, listen, upstream string) *proc {
 }
 
 func (f *fleet) startAgent(name, server string) *proc {
-	return f.start(name, "agent", "--data", filepath.Join(f.dir, name), "--server", server, "--hostname", name, "--log-level", "debug")
+	return f.start(name, "agent", "--data", filepath.Join(f.dir, name), "--server", server, "--hostname", name, "--log-level", "debug", "--interval", "1s")
 }
 
 // TestEnrolThroughRelay is the spine's story: an agent enrols through a relay, an operator

@@ -41,6 +41,8 @@ func (h *handler) ServeExchange(ctx context.Context, peer mesh.Peer, req wire.Me
 			return &wire.Ack{Status: wire.AckError, Reason: err.Error()}
 		}
 		return h.proxyUp(ctx, peer, &wire.Proxy{Path: []string{h.r.id.NodeID}, Frame: frame})
+	case *wire.PolicyRequest:
+		return h.policy(ctx, peer, m)
 	case *wire.Proxy:
 		if len(m.Path) == 0 || m.Path[len(m.Path)-1] != peer.NodeID {
 			return &wire.Ack{Status: wire.AckRejected, Reason: fmt.Sprintf("proxied request does not name relay %s last in its path", peer.NodeID)}

@@ -154,6 +154,12 @@ func (r *Root) apply(w http.ResponseWriter, req *http.Request, p api.Principal) 
 		policyFail(w, errors.Join(loadErrs...))
 		return
 	}
+	if in.Kind != "" || in.Op != "" {
+		if err := checkKindOp(r.pol.snapshot(), docs, in.Kind, in.Op); err != nil {
+			policyFail(w, err)
+			return
+		}
+	}
 	names := make([]string, 0, len(in.Files))
 	for _, f := range in.Files {
 		names = append(names, f.Name)
@@ -260,3 +266,31 @@ func objectID(kind string, o json.RawMessage) string {
 	}
 	return v.ID
 }
+
+// checkKindOp enforces what `bosun KIND create|update` promise: only that kind, only new
+// (or only existing) objects.
+func checkKindOp(m *policy.Model, docs []policy.Doc, kind, op string) error {
+	for _, d := range docs {
+		if kind != "" && d.Kind != kind {
+			return fmt.Errorf("%w: %s:%d is a %s, not a %s", policy.ErrInvalid, d.File, d.Line, d.Kind, kind)
+		}
+	}
+	if op == "" {
+		return nil
+	}
+	changes, err := m.DryRun(docs)
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		switch {
+		case op == policy.OpCreate && c.Op != policy.OpCreate:
+			return fmt.Errorf("%s %s already exists; use update: %w", c.Kind, c.ID, errExists)
+		case op == policy.OpUpdate && c.Op == policy.OpCreate:
+			return fmt.Errorf("%s %s does not exist; use create: %w", c.Kind, c.ID, policy.ErrNotFound)
+		}
+	}
+	return nil
+}
+
+var errExists = fmt.Errorf("%w", policy.ErrInUse)

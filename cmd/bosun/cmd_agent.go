@@ -28,6 +28,7 @@ type agentOptions struct {
 	Data              string
 	Server            string
 	ServerFingerprint string
+	RootFingerprint   string
 	Hostname          string
 	Interval          time.Duration
 }
@@ -36,6 +37,7 @@ func (o *agentOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Data, "data", "/var/lib/bosun/agent", "data directory")
 	fs.StringVar(&o.Server, "server", "", "host:port of the policy server (required)")
 	fs.StringVar(&o.ServerFingerprint, "server-fingerprint", "", "key fingerprint of the policy server (sha256:...); empty: pinned on first use")
+	fs.StringVar(&o.RootFingerprint, "root-fingerprint", "", "key fingerprint of the root, which signs policies (sha256:...); empty: pinned on first use")
 	fs.StringVar(&o.Hostname, "hostname", "", "host name to report (default: the machine's)")
 	fs.DurationVar(&o.Interval, "interval", 5*time.Minute, "how often to get in touch with the policy server")
 	o.logOptions.AddFlags(fs)
@@ -53,7 +55,7 @@ func (o *agentOptions) Run(ctx context.Context, env *cli.Env, args []string) err
 		return cli.Usagef("%v", err)
 	}
 	a, err := agent.New(agent.Config{
-		DataDir: o.Data, Server: o.Server, ServerFingerprint: o.ServerFingerprint, Hostname: o.Hostname,
+		DataDir: o.Data, Server: o.Server, ServerFingerprint: o.ServerFingerprint, RootFingerprint: o.RootFingerprint, Hostname: o.Hostname,
 		Interval: o.Interval, SoftwareVersion: version, Logger: log,
 	})
 	if err != nil {

@@ -22,8 +22,8 @@ func commands() []*cli.Command {
 	cmds := []*cli.Command{
 		versionCommand,
 		rootCommand, rootInitCommand,
-		relayCommand,
-		agentCommand, agentInventoryCommand,
+		relayCommand, techniquesCheckCommand,
+		agentCommand, agentInventoryCommand, agentPolicyCommand,
 	}
 	return append(cmds, cli.Commands()...)
 }

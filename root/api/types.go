@@ -138,6 +138,10 @@ type Files struct {
 type ApplyRequest struct {
 	Files  []File `json:"files"`
 	DryRun bool   `json:"dryRun,omitempty"`
+	// Kind, if set, requires every document to be of that kind; Op "create" requires every
+	// object to be new, "update" every object to exist (bosun KIND create|update).
+	Kind string `json:"kind,omitempty"`
+	Op   string `json:"op,omitempty"`
 }
 
 // ChangeResult answers a change to the model: what changed, and the event recording it
