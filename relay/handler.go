@@ -35,6 +35,8 @@ func (h *handler) ServeExchange(ctx context.Context, peer mesh.Peer, req wire.Me
 		return h.forwardFromBelow(peer, m)
 	case *wire.InventoryUpload:
 		return h.inventory(peer, m)
+	case *wire.Report:
+		return h.report(peer, m)
 	case *wire.StatusRequest:
 		frame, err := wire.AppendFrame(nil, m)
 		if err != nil {
@@ -101,6 +103,30 @@ func (h *handler) inventory(peer mesh.Peer, u *wire.InventoryUpload) wire.Messag
 		return ack
 	}
 	h.r.log.Info("inventory queued", "node", body.NodeID, "bytes", len(frame), "kind", body.Kind)
+	return &wire.Ack{Status: wire.AckOK}
+}
+
+// report queues a node's signed run report, checked like an inventory.
+func (h *handler) report(peer mesh.Peer, r *wire.Report) wire.Message {
+	body, err := r.Peek()
+	if err == nil && body.NodeID != peer.NodeID {
+		err = fmt.Errorf("report of node %s sent by node %s", body.NodeID, peer.NodeID)
+	}
+	if err == nil {
+		err = r.Verify(peer.Key)
+	}
+	if err != nil {
+		h.r.log.Warn("report refused", "peer", peer.NodeID, "addr", peer.Addr, "err", err)
+		return &wire.Ack{Status: wire.AckRejected, Reason: err.Error()}
+	}
+	frame, err := wire.AppendFrame(nil, r)
+	if err != nil {
+		return &wire.Ack{Status: wire.AckError, Reason: err.Error()}
+	}
+	if ack := h.queue(peer, wire.Forwarded{Path: []string{h.r.id.NodeID}, Received: h.r.cfg.Now().UTC(), Frame: frame}); ack != nil {
+		return ack
+	}
+	h.r.log.Debug("report queued", "node", body.NodeID, "run", body.RunID, "bytes", len(frame))
 	return &wire.Ack{Status: wire.AckOK}
 }
 

@@ -26,7 +26,11 @@ func sampleMessages() []Message {
 	inner, _ := AppendFrame(nil, enrol)
 	status := NewStatusRequest(StatusQuery{NodeID: "0b5f6c1e-4c36-4b6f-9a3e-2f1d0c9b8a7e", Time: testTime}, testKey)
 	statusFrame, _ := AppendFrame(nil, status)
+	report, _ := NewReport(ReportBody{NodeID: "0b5f6c1e-4c36-4b6f-9a3e-2f1d0c9b8a7e", ConfigID: "c0ffee", RunID: 7,
+		Start: testTime, End: testTime.Add(1500 * time.Millisecond), ReportingMode: ReportingFull,
+		Results: []ComponentResult{{Index: 0, Status: StatusSuccess}, {Index: 3, Status: StatusAuditNonCompliant, Message: "/etc/motd differs"}}}, testKey)
 	return []Message{
+		report,
 		NewInventoryUpload(InventoryBody{NodeID: "0b5f6c1e-4c36-4b6f-9a3e-2f1d0c9b8a7e", Collected: testTime, Kind: InventoryDelta,
 			BaseHash: 1 << 60, Hash: 99, Payload: []byte("compressed delta")}, testKey),
 		status,
@@ -218,6 +222,8 @@ func FuzzReadMessage(f *testing.F) {
 			_, _ = m.Inner()
 		case *PolicyRequest:
 			_, _ = m.Peek()
+		case *Report:
+			_, _ = m.Peek()
 		}
 		if fw, ok := m.(*Forward); ok {
 			for i := range fw.Items {
@@ -327,5 +333,37 @@ func TestPolicyReplyRoundTrip(t *testing.T) {
 				t.Errorf("patch: %v", err)
 			}
 		}
+	}
+}
+
+func TestReportSize(t *testing.T) {
+	full := ReportBody{NodeID: "0b5f6c1e-4c36-4b6f-9a3e-2f1d0c9b8a7e", ConfigID: "0123456789abcdef", RunID: 123456,
+		Start: testTime, End: testTime.Add(2 * time.Second), ReportingMode: ReportingFull}
+	for i := range 100 {
+		full.Results = append(full.Results, ComponentResult{Index: uint32(i), Status: StatusSuccess})
+	}
+	heartbeat := full
+	heartbeat.ReportingMode, heartbeat.Results = ReportingChangesOnly, nil
+	for _, tt := range []struct {
+		name string
+		body ReportBody
+		max  int
+	}{{"full, 100 compliant components", full, 1024}, {"changes only, all compliant", heartbeat, 200}} {
+		r, err := NewReport(tt.body, testKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		frame, _ := AppendFrame(nil, r)
+		t.Logf("%s: %d bytes", tt.name, len(frame))
+		if len(frame) > tt.max {
+			t.Errorf("%s: %d bytes, want at most %d", tt.name, len(frame), tt.max)
+		}
+		got, err := r.Peek()
+		if err != nil || !reflect.DeepEqual(got, tt.body) && len(got.Results) != len(tt.body.Results) {
+			t.Errorf("%s: round trip: %v", tt.name, err)
+		}
+	}
+	if _, err := NewReport(ReportBody{NodeID: "n", RunID: 1, Results: []ComponentResult{{Index: 2, Status: StatusSuccess}, {Index: 1, Status: StatusSuccess}}}, testKey); err == nil {
+		t.Error("results out of order were encoded")
 	}
 }
