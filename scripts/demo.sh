@@ -59,7 +59,8 @@ RELAY_FP=$("$BIN" nodes show --json "$RELAY_ID" | sed -n 's/.*"keyFingerprint": 
 
 say "starting three agents behind the relay, pinned to the relay's key"
 for i in 1 2 3; do
-  "$BIN" agent --data "$DIR/agent$i" --server "$RELAY" --server-fingerprint "$RELAY_FP" --hostname "demo-agent-$i" >"$DIR/agent$i.log" 2>&1 &
+  "$BIN" agent --data "$DIR/agent$i" --server "$RELAY" --server-fingerprint "$RELAY_FP" --root-fingerprint "$ROOT_FP" \
+    --hostname "demo-agent-$i" --interval 2s >"$DIR/agent$i.log" 2>&1 &
   pids+=($!)
 done
 wait_for "three pending agents" count_pending 3
@@ -70,6 +71,17 @@ say "accepting the agents: bosun nodes list --status pending --quiet | xargs bos
 
 say "bosun nodes list"
 "$BIN" nodes list
+
+say "applying the example policy: bosun apply -f examples/"
+"$BIN" apply -f examples/
+have_policy() { "$BIN" agent policy --data "$DIR/agent$1" >/dev/null 2>&1; }
+for i in 1 2 3; do wait_for "agent $i's policy" have_policy "$i"; done
+
+say "what demo-agent-1 holds: bosun agent policy --data $DIR/agent1"
+"$BIN" agent policy --data "$DIR/agent1"
+
+say "why: bosun policy why <agent1> demo-motd"
+"$BIN" policy why "$("$BIN" nodes list --quiet --role agent | head -1)" demo-motd
 
 if [ "${KEEP:-0}" = 1 ]; then
   say "the fleet runs; BOSUN_CONFIG=$BOSUN_CONFIG $BIN nodes list from another shell; Ctrl-C stops it"
