@@ -77,6 +77,9 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// storeMaintenance is how often the store reclaims the space of forwarded items.
+const storeMaintenance = 5 * time.Minute
+
 const (
 	dbDir   = "db"
 	pinFile = "upstream.pin"
@@ -170,6 +173,11 @@ func (r *Relay) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		r.forward(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.db.Maintain(ctx, storeMaintenance)
 	}()
 	wg.Wait()
 	return serveErr

@@ -55,6 +55,9 @@ func (c *Config) fillDefaults() {
 	}
 }
 
+// storeMaintenance is how often the store reclaims the space of overwritten values.
+const storeMaintenance = 10 * time.Minute
+
 // Root is a running root.
 type Root struct {
 	cfg     Config
@@ -187,6 +190,11 @@ func (r *Root) Run(ctx context.Context) error {
 			errs <- fmt.Errorf("QUIC: %w", err)
 		}
 		cancel()
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.db.Maintain(ctx, storeMaintenance)
 	}()
 	go func() {
 		defer wg.Done()
