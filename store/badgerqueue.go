@@ -264,6 +264,26 @@ func (q *BadgerQueue) Peek(max int) ([]Record, error) {
 	return q.peek(max, first, last)
 }
 
+// PeekFrom returns up to max records with a sequence number above after, oldest first,
+// without removing them: how a whole queue is read (an air-gap export) without holding it
+// in memory.
+func (q *BadgerQueue) PeekFrom(after uint64, max int) ([]Record, error) {
+	if max <= 0 {
+		return nil, nil
+	}
+	if err := q.db.gate.enter(); err != nil {
+		return nil, fmt.Errorf("queue %s: %w", q.name, err)
+	}
+	defer q.db.gate.leave()
+	q.mu.Lock()
+	first, last, depth := q.first, q.last, q.depth
+	q.mu.Unlock()
+	if depth == 0 || after >= last {
+		return nil, nil
+	}
+	return q.peek(max, max(first, after+1), last)
+}
+
 // peek reads up to max records from first, stopping after last so a
 // batch still being committed in several transactions stays invisible.
 func (q *BadgerQueue) peek(max int, first, last uint64) ([]Record, error) {

@@ -39,3 +39,41 @@ func TestMaintainStopsWithContext(t *testing.T) {
 		t.Errorf("after maintenance: got %d bytes, %v", len(v), err)
 	}
 }
+
+func TestPeekFrom(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q, err := db.Queue("q")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if _, err := q.Append([]byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.Ack(2); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	after := uint64(0)
+	for {
+		recs, err := q.PeekFrom(after, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for _, r := range recs {
+			got = append(got, r.Data[0])
+		}
+		after = recs[len(recs)-1].Seq
+	}
+	if string(got) != string([]byte{2, 3, 4, 5, 6, 7, 8, 9}) {
+		t.Errorf("got %v, want records 2..9 in order", got)
+	}
+}

@@ -19,6 +19,9 @@ const (
 	TypeStatusRequest Type = 10 // a node asks what the root thinks of it
 	TypeStatusReply   Type = 11 // the answer
 	TypeProxy         Type = 12 // a relay passes a node's request upstream and waits for the answer
+	TypeBundleHeader  Type = 13 // starts an air-gap bundle file
+	TypeBundleTrailer Type = 14 // ends it with its signature
+	TypeRelayStats    Type = 15 // a relay tells the root how its queue and uplink fare
 )
 
 var typeNames = map[Type]string{
@@ -34,6 +37,9 @@ var typeNames = map[Type]string{
 	TypeStatusRequest: "status-request",
 	TypeStatusReply:   "status-reply",
 	TypeProxy:         "proxy",
+	TypeBundleHeader:  "bundle-header",
+	TypeBundleTrailer: "bundle-trailer",
+	TypeRelayStats:    "relay-stats",
 }
 
 func (t Type) String() string {
