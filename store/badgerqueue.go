@@ -281,7 +281,11 @@ func (q *BadgerQueue) PeekFrom(after uint64, max int) ([]Record, error) {
 	if depth == 0 || after >= last {
 		return nil, nil
 	}
-	return q.peek(max, max(first, after+1), last)
+	from := first
+	if after+1 > from {
+		from = after + 1
+	}
+	return q.peek(max, from, last)
 }
 
 // peek reads up to max records from first, stopping after last so a
