@@ -16,6 +16,7 @@ import (
 // Commands returns the operator verbs.
 func Commands() []*Command {
 	cmds := []*Command{nodesListCommand, nodesShowCommand, nodesAcceptCommand, nodesRefuseCommand, nodesDeleteCommand}
+	cmds = append(cmds, airgapCommands()...)
 	return append(cmds, modelCommands()...)
 }
 

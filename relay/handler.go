@@ -42,7 +42,9 @@ func (h *handler) ServeExchange(ctx context.Context, peer mesh.Peer, req wire.Me
 		if err != nil {
 			return &wire.Ack{Status: wire.AckError, Reason: err.Error()}
 		}
-		return h.proxyUp(ctx, peer, &wire.Proxy{Path: []string{h.r.id.NodeID}, Frame: frame})
+		reply := h.proxyUp(ctx, peer, &wire.Proxy{Path: []string{h.r.id.NodeID}, Frame: frame})
+		h.r.noteRootKey(reply)
+		return reply
 	case *wire.PolicyRequest:
 		return h.policy(ctx, peer, m)
 	case *wire.Proxy:

@@ -68,6 +68,7 @@ type Root struct {
 	inv     *inventories
 	ingestQ *ingestQueue
 	pol     *policies
+	handler *handler
 	quic    *mesh.Server
 	apiLn   net.Listener
 	apiSrv  *http.Server
@@ -112,10 +113,11 @@ func New(cfg Config) (*Root, error) {
 	// A node accepted, refused or deleted, or a new inventory, changes what the node must do.
 	r.reg.changed = r.pol.nodeChanged
 
+	r.handler = &handler{root: r, reg: r.reg, hello: wire.NewHello(wire.RoleRoot, id.NodeID, cfg.SoftwareVersion), log: r.log}
 	r.quic, err = mesh.Listen(mesh.ServerConfig{
 		Identity:   id,
 		Addr:       cfg.QUICAddr,
-		Handler:    &handler{root: r, reg: r.reg, hello: wire.NewHello(wire.RoleRoot, id.NodeID, cfg.SoftwareVersion), log: r.log},
+		Handler:    r.handler,
 		PeerPolicy: r.admitPeer,
 		Logger:     r.log,
 	})
@@ -135,7 +137,7 @@ func New(cfg Config) (*Root, error) {
 			Tokens:   &tokens{kv: db.Bucket(bucketTokens), now: cfg.Now},
 			Status:   r.status,
 			Logger:   r.log,
-			Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes},
+			Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes},
 		}),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,

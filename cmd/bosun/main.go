@@ -22,7 +22,7 @@ func commands() []*cli.Command {
 	cmds := []*cli.Command{
 		versionCommand,
 		rootCommand, rootInitCommand,
-		relayCommand, techniquesCheckCommand,
+		relayCommand, relayExportCommand, relayImportPoliciesCommand, techniquesCheckCommand,
 		agentCommand, agentInventoryCommand, agentPolicyCommand,
 	}
 	return append(cmds, cli.Commands()...)

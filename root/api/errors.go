@@ -15,12 +15,14 @@ const (
 	CodeConflict       = "conflict"        // the change contradicts the object's state
 	CodeInternal       = "internal"        // the root failed; its log says why
 	CodeNotImplemented = "not_implemented" // the route exists in a later version
+	CodeUnavailable    = "unavailable"     // the root cannot take this now; try again later
 )
 
 // Sentinels the root's state returns; handlers map them to codes in one place (status).
 var (
-	ErrNotFound = errors.New("not found")
-	ErrConflict = errors.New("conflict")
+	ErrNotFound   = errors.New("not found")
+	ErrConflict   = errors.New("conflict")
+	ErrBadRequest = errors.New("bad request")
 )
 
 // HTTPError is an API error answer as the client sees it.

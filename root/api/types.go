@@ -172,3 +172,12 @@ type Why struct {
 	NodeID        string          `json:"nodeId"`
 	Directives    json.RawMessage `json:"directives"`
 }
+
+// ImportResult is the answer of POST /api/v1/bundles.
+type ImportResult struct {
+	SchemaVersion   int    `json:"schemaVersion"`
+	BundleID        string `json:"bundleId"`
+	Relay           string `json:"relay"`
+	Items           int    `json:"items"`
+	AlreadyImported bool   `json:"alreadyImported,omitempty"`
+}
