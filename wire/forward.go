@@ -1,7 +1,10 @@
 package wire
 
 import (
+	"bytes"
+	"compress/flate"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -37,17 +40,61 @@ func (f *Forward) AppendBinary(b []byte) ([]byte, error) {
 	if len(f.Items) > MaxForwardItems {
 		return b, fmt.Errorf("forward of %d items, limit %d", len(f.Items), MaxForwardItems)
 	}
-	b = appendUvarint(b, uint64(len(f.Items)))
+	items := appendUvarint(nil, uint64(len(f.Items)))
 	for i := range f.Items {
 		var err error
-		if b, err = f.Items[i].appendBinary(b); err != nil {
+		if items, err = f.Items[i].appendBinary(items); err != nil {
 			return b, err
 		}
 	}
-	return b, nil
+	// Uplinks are the costly links: batches of reports from one zone repeat node ids,
+	// config ids and paths, and deflate takes most of that away. Small batches go as they
+	// are, where the deflate header would cost more than it saves.
+	if len(items) < compressAbove {
+		return append(append(b, forwardPlain), items...), nil
+	}
+	var buf bytes.Buffer
+	zw, _ := flate.NewWriter(&buf, flate.BestSpeed)
+	if _, err := zw.Write(items); err != nil {
+		return b, err
+	}
+	if err := zw.Close(); err != nil {
+		return b, err
+	}
+	if buf.Len() >= len(items) {
+		return append(append(b, forwardPlain), items...), nil
+	}
+	return append(append(b, forwardDeflate), buf.Bytes()...), nil
 }
 
+// Encodings of a Forward's items.
+const (
+	forwardPlain   = 0
+	forwardDeflate = 1
+	compressAbove  = 512
+)
+
 func (f *Forward) UnmarshalBinary(p []byte) error {
+	if len(p) == 0 {
+		return fmt.Errorf("%w: empty forward", ErrMalformed)
+	}
+	switch p[0] {
+	case forwardPlain:
+		p = p[1:]
+	case forwardDeflate:
+		// Cap what inflating may produce before it is allocated: a small frame must not
+		// unfold into gigabytes.
+		raw, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(p[1:])), MaxFrameSize+1))
+		if err != nil {
+			return fmt.Errorf("%w: forward: inflate: %v", ErrMalformed, err)
+		}
+		if len(raw) > MaxFrameSize {
+			return fmt.Errorf("%w: forward inflates past %d bytes", ErrMalformed, MaxFrameSize)
+		}
+		p = raw
+	default:
+		return fmt.Errorf("%w: forward encoding %d", ErrMalformed, p[0])
+	}
 	d := decoder{b: p}
 	n := d.count("items", 4)
 	if n > MaxForwardItems {

@@ -367,3 +367,29 @@ func TestReportSize(t *testing.T) {
 		t.Error("results out of order were encoded")
 	}
 }
+
+// TestForwardCompression: a batch of a zone's reports shrinks on the uplink, and survives
+// the round trip.
+func TestForwardCompression(t *testing.T) {
+	fw := &Forward{}
+	plain := 0
+	for i := range 200 {
+		r, _ := NewReport(ReportBody{NodeID: fmt.Sprintf("0b5f6c1e-4c36-4b6f-9a3e-%012d", i), ConfigID: "0123456789abcdef", RunID: uint64(1000 + i),
+			Start: testTime, End: testTime.Add(time.Second), ReportingMode: ReportingChangesOnly}, testKey)
+		frame, _ := AppendFrame(nil, r)
+		plain += len(frame)
+		fw.Items = append(fw.Items, Forwarded{Seq: uint64(i + 1), Path: []string{"relay-a-1234567890"}, Received: testTime, Frame: frame})
+	}
+	b, err := AppendFrame(nil, fw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("200 heartbeats: %d bytes of report frames, %d bytes on the uplink", plain, len(b))
+	if len(b) >= plain {
+		t.Errorf("the batch did not shrink: %d bytes for %d bytes of reports", len(b), plain)
+	}
+	got, err := ReadMessage(bytes.NewReader(b), MaxFrameSize)
+	if err != nil || !reflect.DeepEqual(got, fw) {
+		t.Fatalf("round trip: %v", err)
+	}
+}
