@@ -32,6 +32,14 @@ type Config struct {
 	InventoryHistory int
 	Logger           *slog.Logger // default: discard
 	Now              func() time.Time
+
+	// RequireInventorySignature refuses (HTTP 401) imported inventories, sent to
+	// /api/v1/inventories or dropped in the drop directory, that come without a Rudder
+	// signature. Default false: unsigned ones are taken as inventory-only nodes.
+	RequireInventorySignature bool
+	// InventoryWatchInterval is how often the drop directory (<data>/inventories) is
+	// scanned. Default 1 s; negative: the watcher starts stopped (the API starts it).
+	InventoryWatchInterval time.Duration
 }
 
 func (c *Config) fillDefaults() {
@@ -68,6 +76,7 @@ type Root struct {
 	inv     *inventories
 	ingestQ *ingestQueue
 	pol     *policies
+	watch   *watcher
 	handler *handler
 	quic    *mesh.Server
 	apiLn   net.Listener
@@ -106,6 +115,10 @@ func New(cfg Config) (*Root, error) {
 	r.reg = &registry{db: db, now: cfg.Now}
 	r.inv = &inventories{db: db, keep: cfg.InventoryHistory, now: cfg.Now}
 	r.ingestQ = newIngestQueue(cfg.InventoryQueueSize)
+	if r.watch, err = newWatcher(cfg.DataDir, cfg.InventoryWatchInterval, cfg.Now, r.log, r.dropIngest); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if r.pol, err = newPolicies(db, r.reg, r.inv, id.Key, r.log, cfg.Now); err != nil {
 		db.Close()
 		return nil, err
@@ -137,7 +150,7 @@ func New(cfg Config) (*Root, error) {
 			Tokens:   &tokens{kv: db.Bucket(bucketTokens), now: cfg.Now},
 			Status:   r.status,
 			Logger:   r.log,
-			Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes},
+			Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.inventoryRoutes},
 		}),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
@@ -185,7 +198,11 @@ func (r *Root) Run(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
-	wg.Add(2)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		r.watch.run(ctx)
+	}()
 	go func() {
 		defer wg.Done()
 		if err := r.quic.Serve(ctx); err != nil && ctx.Err() == nil {
