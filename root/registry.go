@@ -147,6 +147,10 @@ func (r *registry) SetStatus(ctx context.Context, id, status, by string) (api.No
 			return fmt.Errorf("node %s: %w", id, api.ErrNotFound)
 		}
 		fp := mesh.Fingerprint(rec.Key)
+		if len(rec.Key) == 0 {
+			// An inventory-only node has no key: its refusal is its own, not every keyless node's.
+			fp = "node:" + id
+		}
 		switch status {
 		case api.StatusAccepted:
 			if err := tx.Delete(bucketKeys, fp); err != nil && !errors.Is(err, store.ErrNotFound) {
