@@ -9,7 +9,9 @@ import (
 )
 
 // airgapCommands are the root's side of air-gapped zones.
-func airgapCommands() []*Command { return []*Command{rootImportCommand, rootExportPoliciesCommand} }
+func airgapCommands() []*Command {
+	return []*Command{rootImportCommand, rootExportPoliciesCommand, relaysListCommand}
+}
 
 var rootImportCommand = &Command{
 	Name: "root import", Args: "FILE",

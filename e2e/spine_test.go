@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -30,7 +31,7 @@ func (f *fleet) startRoot(a rootAddrs) *proc {
 }
 
 func (f *fleet) startRelay(name, listen, upstream string) *proc {
-	return f.start(name, "relay", "--data", filepath.Join(f.dir, name), "--listen", listen, "--upstream", upstream, "--log-level", "debug")
+	return f.start(name, "relay", "--data", filepath.Join(f.dir, name), "--listen", listen, "--upstream", upstream, "--log-level", "debug", "--stats-interval", "1s")
 }
 
 func (f *fleet) startAgent(name, server string) *proc {
@@ -65,6 +66,29 @@ func TestEnrolThroughRelay(t *testing.T) {
 	table := f.must("nodes", "list")
 	if !strings.Contains(table, "agent1") || !strings.Contains(table, "HOSTNAME") {
 		t.Errorf("nodes list table:\n%s", table)
+	}
+
+	// Every hop reports its queue and uplink; the root shows them.
+	eventually(t, 30*time.Second, "the relay's figures at the root", func() (bool, string) {
+		out, _, code := f.run("relays", "list", "--json")
+		var l struct {
+			Relays []struct {
+				Nodes int
+				Stats *struct {
+					UpstreamUp bool
+					Forwarded  uint64
+					BytesSent  uint64
+				}
+			}
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &l) != nil || len(l.Relays) != 1 {
+			return false, out
+		}
+		r := l.Relays[0]
+		return r.Nodes == 1 && r.Stats != nil && r.Stats.UpstreamUp && r.Stats.Forwarded >= 1 && r.Stats.BytesSent > 0, out
+	})
+	if table := f.must("relays", "list"); !strings.Contains(table, "UPSTREAM") || !strings.Contains(table, " up ") {
+		t.Errorf("relays list:\n%s", table)
 	}
 
 	// Restart relay and root cleanly: the registry and the relay's identity survive.

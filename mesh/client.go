@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bosun-io/bosun/wire"
@@ -105,7 +106,13 @@ type Client struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	sent, received atomic.Uint64 // application bytes of requests and replies
 }
+
+// Traffic returns the application bytes (frames) sent and received by this client, for
+// the figures a relay reports on its uplink.
+func (c *Client) Traffic() (sent, received uint64) { return c.sent.Load(), c.received.Load() }
 
 // clientConn is a connection to one address, or the dial that will make it: done closes
 // once conn and peer, or err, are set.
@@ -191,7 +198,9 @@ func (c *Client) Exchange(ctx context.Context, addr string, req wire.Message) (w
 		if err != nil {
 			return nil, Peer{}, c.wrap(ctx, addr, req, err)
 		}
-		reply, err := c.roundTrip(ctx, cc.conn, frame)
+		reply, n, err := c.roundTrip(ctx, cc.conn, frame)
+		c.sent.Add(uint64(len(frame)))
+		c.received.Add(uint64(n))
 		if err == nil {
 			return reply, cc.peer, nil
 		}
@@ -350,10 +359,10 @@ func (c *Client) forget(cc *clientConn) {
 }
 
 // roundTrip runs one exchange on its own stream.
-func (c *Client) roundTrip(ctx context.Context, conn *quic.Conn, frame []byte) (wire.Message, error) {
+func (c *Client) roundTrip(ctx context.Context, conn *quic.Conn, frame []byte) (reply wire.Message, replyBytes int, err error) {
 	str, err := conn.OpenStreamSync(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	stop := context.AfterFunc(ctx, func() {
 		str.CancelWrite(streamErrorCanceled)
@@ -367,26 +376,38 @@ func (c *Client) roundTrip(ctx context.Context, conn *quic.Conn, frame []byte) (
 	var se *quic.StreamError
 	if err != nil && !(errors.As(err, &se) && se.Remote) {
 		str.CancelRead(streamErrorCanceled)
-		return nil, err
+		return nil, 0, err
 	}
 	// A server that stopped our upload (a request it refuses) may still have answered.
 	sr := &streamReader{r: str, s: str}
-	br := bufio.NewReaderSize(sr, 512)
-	reply, err := wire.ReadMessage(br, c.cfg.MaxFrameSize)
+	cr := &countingReader{r: sr}
+	br := bufio.NewReaderSize(cr, 512)
+	reply, err = wire.ReadMessage(br, c.cfg.MaxFrameSize)
 	if err != nil {
 		str.CancelRead(streamErrorCanceled)
 		if sr.err != nil {
-			return nil, sr.err
+			return nil, cr.n, sr.err
 		}
 		if err == io.EOF {
-			return nil, ErrNoReply
+			return nil, cr.n, ErrNoReply
 		}
-		return nil, err
+		return nil, cr.n, err
 	}
 	if _, err := br.ReadByte(); err != io.EOF {
 		str.CancelRead(streamErrorTrailing)
 	}
-	return reply, nil
+	return reply, cr.n, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }
 
 // Close closes every connection, waits for dials in flight, and releases the socket it

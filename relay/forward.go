@@ -31,6 +31,13 @@ func (r *Relay) forward(ctx context.Context) {
 		} else {
 			progressed, retryAfter, err = r.sendBatch(ctx)
 		}
+		var nack *wire.NackError
+		switch {
+		case err != nil && !errors.As(err, &nack):
+			r.setUpstream(false, err)
+		case progressed:
+			r.setUpstream(true, nil)
+		}
 		switch {
 		case err != nil:
 			r.log.Warn("upstream unavailable", "upstream", r.cfg.Upstream, "err", err, "retry_in", backoff)
@@ -100,6 +107,11 @@ func (r *Relay) sendBatch(ctx context.Context) (progressed bool, retryAfter time
 		return false, 0, fmt.Errorf("forward: answered with %v", reply.Type())
 	}
 	if ack.Seq > 0 {
+		for _, rec := range recs {
+			if rec.Seq <= ack.Seq {
+				r.link.forwarded.Add(1)
+			}
+		}
 		if ack.Seq > recs[len(recs)-1].Seq {
 			return false, 0, fmt.Errorf("upstream acknowledged item %d, beyond the %d sent", ack.Seq, recs[len(recs)-1].Seq)
 		}

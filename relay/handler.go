@@ -166,6 +166,9 @@ func (h *handler) forwardFromBelow(peer mesh.Peer, f *wire.Forward) wire.Message
 	if _, err := h.r.queue.Append(recs...); err != nil {
 		return h.queueFailed(peer, err)
 	}
+	for _, b := range recs {
+		h.r.link.received.Add(uint64(len(b)))
+	}
 	h.r.wake()
 	return &wire.Ack{Status: wire.AckOK, Seq: last}
 }
@@ -178,6 +181,7 @@ func (h *handler) queue(peer mesh.Peer, it wire.Forwarded) *wire.Ack {
 	if _, err := h.r.queue.Append(b); err != nil {
 		return h.queueFailed(peer, err)
 	}
+	h.r.link.received.Add(uint64(len(b)))
 	h.r.wake()
 	return nil
 }

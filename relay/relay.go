@@ -28,6 +28,8 @@ type Config struct {
 	QueueBytes int64
 	// BatchSize is how many queued items go upstream in one exchange. Default 512.
 	BatchSize int
+	// StatsInterval is how often the relay reports its queue and uplink upstream. Default 30 s.
+	StatsInterval time.Duration
 	// Backoff bounds for reconnecting to the upstream. Defaults 500 ms and 1 min.
 	MinBackoff, MaxBackoff time.Duration
 	Logger                 *slog.Logger
@@ -43,6 +45,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 512
+	}
+	if c.StatsInterval == 0 {
+		c.StatsInterval = 30 * time.Second
 	}
 	if c.MinBackoff == 0 {
 		c.MinBackoff = 500 * time.Millisecond
@@ -96,6 +101,7 @@ type Relay struct {
 	client *mesh.Client
 	// queued wakes the forwarder when the handler queued something.
 	queued    chan struct{}
+	link      link
 	closeOnce sync.Once
 }
 
@@ -174,10 +180,14 @@ func (r *Relay) Run(ctx context.Context) error {
 		defer wg.Done()
 		r.forward(ctx)
 	}()
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		r.db.Maintain(ctx, storeMaintenance)
+	}()
+	go func() {
+		defer wg.Done()
+		r.reportStats(ctx)
 	}()
 	wg.Wait()
 	return serveErr

@@ -171,6 +171,10 @@ func (h *handler) proxy(peer mesh.Peer, p *wire.Proxy) wire.Message {
 		reply, err = h.root.nodeStatus(req, nil)
 	case *wire.PolicyRequest:
 		reply, err = h.root.nodePolicy(req, nil)
+	case *wire.RelayStats:
+		if err = h.root.relayStats(req, p.Path); err == nil {
+			reply = &wire.Ack{Status: wire.AckOK}
+		}
 	default:
 		return &wire.Ack{Status: wire.AckError, Reason: fmt.Sprintf("the root does not answer proxied %v messages", inner.Type())}
 	}

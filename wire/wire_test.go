@@ -30,6 +30,8 @@ func sampleMessages() []Message {
 		Start: testTime, End: testTime.Add(1500 * time.Millisecond), ReportingMode: ReportingFull,
 		Results: []ComponentResult{{Index: 0, Status: StatusSuccess}, {Index: 3, Status: StatusAuditNonCompliant, Message: "/etc/motd differs"}}}, testKey)
 	return []Message{
+		NewRelayStats(RelayStatsBody{RelayID: "relay-a", Time: testTime, QueueDepth: 12, QueueBytes: 4096, OldestQueued: testTime,
+			BytesSent: 1 << 20, UpstreamUp: false, UpstreamSince: testTime, UpstreamError: "connection refused"}, testKey),
 		report,
 		NewInventoryUpload(InventoryBody{NodeID: "0b5f6c1e-4c36-4b6f-9a3e-2f1d0c9b8a7e", Collected: testTime, Kind: InventoryDelta,
 			BaseHash: 1 << 60, Hash: 99, Payload: []byte("compressed delta")}, testKey),
@@ -223,6 +225,8 @@ func FuzzReadMessage(f *testing.F) {
 		case *PolicyRequest:
 			_, _ = m.Peek()
 		case *Report:
+			_, _ = m.Peek()
+		case *RelayStats:
 			_, _ = m.Peek()
 		}
 		if fw, ok := m.(*Forward); ok {

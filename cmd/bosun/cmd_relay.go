@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/bosun-io/bosun/cli"
 	"github.com/bosun-io/bosun/relay"
@@ -33,6 +34,7 @@ type relayOptions struct {
 	Upstream            string
 	UpstreamFingerprint string
 	QueueBytes          int64
+	StatsInterval       time.Duration
 }
 
 func (o *relayOptions) AddFlags(fs *pflag.FlagSet) {
@@ -41,6 +43,7 @@ func (o *relayOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Upstream, "upstream", "", "host:port of the root or relay above (required)")
 	fs.StringVar(&o.UpstreamFingerprint, "upstream-fingerprint", "", "key fingerprint of the upstream (sha256:...); empty: pinned on first use")
 	fs.Int64Var(&o.QueueBytes, "queue-bytes", 8<<30, "disk budget of the upstream queue; past it agents are told to retry later")
+	fs.DurationVar(&o.StatsInterval, "stats-interval", 30*time.Second, "how often to report the queue and uplink figures to the root")
 	o.logOptions.AddFlags(fs)
 }
 
@@ -57,7 +60,7 @@ func (o *relayOptions) Run(ctx context.Context, env *cli.Env, args []string) err
 	}
 	r, err := relay.New(relay.Config{
 		DataDir: o.Data, ListenAddr: o.Listen, Upstream: o.Upstream, UpstreamFingerprint: o.UpstreamFingerprint,
-		QueueBytes: o.QueueBytes, SoftwareVersion: version, Logger: log,
+		QueueBytes: o.QueueBytes, StatsInterval: o.StatsInterval, SoftwareVersion: version, Logger: log,
 	})
 	if err != nil {
 		return err

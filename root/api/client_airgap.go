@@ -61,3 +61,10 @@ func (c *Client) ExportPolicies(ctx context.Context, relayID string) ([]byte, st
 	}
 	return bytes.Clone(b), h.Get("X-Bosun-Policies"), nil
 }
+
+// Relays lists the relays with their last figures.
+func (c *Client) Relays(ctx context.Context) (RelayList, error) {
+	var l RelayList
+	err := c.do(ctx, http.MethodGet, "/api/v1/relays", nil, &l)
+	return l, err
+}

@@ -181,3 +181,31 @@ type ImportResult struct {
 	Items           int    `json:"items"`
 	AlreadyImported bool   `json:"alreadyImported,omitempty"`
 }
+
+// RelayStats are the figures a relay last reported about its queue and uplink.
+type RelayStats struct {
+	Reported       time.Time `json:"reported"`
+	QueueDepth     uint64    `json:"queueDepth"`
+	QueueBytes     uint64    `json:"queueBytes"`
+	OldestQueued   time.Time `json:"oldestQueued,omitzero"`
+	BytesSent      uint64    `json:"bytesSent"`
+	BytesReceived  uint64    `json:"bytesReceived"`
+	Forwarded      uint64    `json:"forwarded"`
+	UpstreamUp     bool      `json:"upstreamUp"`
+	UpstreamSince  time.Time `json:"upstreamSince,omitzero"`
+	UpstreamError  string    `json:"upstreamError,omitempty"`
+	CachedPolicies uint64    `json:"cachedPolicies"`
+}
+
+// Relay is a relay with the nodes behind it and its last figures (none before it reported).
+type Relay struct {
+	Node  Node        `json:"node"`
+	Nodes int         `json:"nodes"`
+	Stats *RelayStats `json:"stats,omitempty"`
+}
+
+// RelayList is the answer of GET /api/v1/relays.
+type RelayList struct {
+	SchemaVersion int     `json:"schemaVersion"`
+	Relays        []Relay `json:"relays"`
+}
