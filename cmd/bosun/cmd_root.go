@@ -33,12 +33,15 @@ type rootOptions struct {
 	Data      string
 	Listen    string
 	APIListen string
+	// RequireSignature refuses imported inventories without a Rudder signature.
+	RequireSignature bool
 }
 
 func (o *rootOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Data, "data", defaultRootData, "data directory")
 	fs.StringVar(&o.Listen, "listen", ":6710", "QUIC address (UDP) for nodes and relays")
 	fs.StringVar(&o.APIListen, "api-listen", ":6711", "HTTPS API address (TCP) for operators")
+	fs.BoolVar(&o.RequireSignature, "require-inventory-signature", false, "refuse inventories imported over HTTP or from the drop directory without a valid Rudder signature")
 	o.logOptions.AddFlags(fs)
 }
 
@@ -50,7 +53,8 @@ func (o *rootOptions) Run(ctx context.Context, env *cli.Env, args []string) erro
 	if err != nil {
 		return cli.Usagef("%v", err)
 	}
-	r, err := root.New(root.Config{DataDir: o.Data, QUICAddr: o.Listen, APIAddr: o.APIListen, SoftwareVersion: version, Logger: log})
+	r, err := root.New(root.Config{DataDir: o.Data, QUICAddr: o.Listen, APIAddr: o.APIListen, SoftwareVersion: version, Logger: log,
+		RequireInventorySignature: o.RequireSignature})
 	if err != nil {
 		return err
 	}
