@@ -202,4 +202,3 @@ func (r *Relay) noteRootKey(reply wire.Message) {
 		r.log.Warn("could not remember the root's key", "err", err)
 	}
 }
-
