@@ -31,7 +31,7 @@ func (f *fleet) startRoot(a rootAddrs) *proc {
 }
 
 func (f *fleet) startRelay(name, listen, upstream string) *proc {
-	return f.start(name, "relay", "--data", filepath.Join(f.dir, name), "--listen", listen, "--upstream", upstream, "--log-level", "debug", "--stats-interval", "1s")
+	return f.start(name, "relay", "--data", filepath.Join(f.dir, name), "--listen", listen, "--upstream", upstream, "--log-level", "debug", "--stats-interval", "1s", "--upstream-timeout", "2s")
 }
 
 func (f *fleet) startAgent(name, server string) *proc {

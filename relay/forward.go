@@ -63,6 +63,8 @@ func (r *Relay) enrolSelf(ctx context.Context) error {
 		NodeID: r.id.NodeID, Hostname: hostname(), OS: runtime.GOOS, PolicyServer: r.cfg.Upstream,
 		SoftwareVersion: r.cfg.SoftwareVersion, Role: wire.RoleRelay, Time: r.cfg.Now().UTC(),
 	}, r.id.Key)
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.UpstreamTimeout)
+	defer cancel()
 	reply, _, err := r.client.Exchange(ctx, r.cfg.Upstream, e)
 	if err != nil {
 		return fmt.Errorf("enrol with upstream: %w", err)
@@ -98,7 +100,9 @@ func (r *Relay) sendBatch(ctx context.Context) (progressed bool, retryAfter time
 		it.Seq = rec.Seq
 		f.Items = append(f.Items, it)
 	}
-	reply, _, err := r.client.Exchange(ctx, r.cfg.Upstream, f)
+	ectx, cancel := context.WithTimeout(ctx, r.cfg.UpstreamTimeout)
+	defer cancel()
+	reply, _, err := r.client.Exchange(ectx, r.cfg.Upstream, f)
 	if err != nil {
 		return false, 0, err
 	}

@@ -135,7 +135,7 @@ func (h *handler) report(peer mesh.Peer, r *wire.Report) wire.Message {
 // proxyUp passes a request that needs the root's answer upstream and returns the answer.
 // Cut off from the upstream, the relay says so: the node keeps what it has and asks again.
 func (h *handler) proxyUp(ctx context.Context, peer mesh.Peer, p *wire.Proxy) wire.Message {
-	ctx, cancel := context.WithTimeout(ctx, proxyTimeout)
+	ctx, cancel := context.WithTimeout(ctx, min(proxyTimeout, h.r.cfg.UpstreamTimeout))
 	defer cancel()
 	reply, _, err := h.r.client.Exchange(ctx, h.r.cfg.Upstream, p)
 	if err != nil {

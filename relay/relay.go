@@ -28,6 +28,9 @@ type Config struct {
 	QueueBytes int64
 	// BatchSize is how many queued items go upstream in one exchange. Default 512.
 	BatchSize int
+	// UpstreamTimeout bounds one exchange with the upstream: a link that silently drops
+	// everything would otherwise hold the forwarder until QUIC's idle timeout. Default 20 s.
+	UpstreamTimeout time.Duration
 	// StatsInterval is how often the relay reports its queue and uplink upstream. Default 30 s.
 	StatsInterval time.Duration
 	// Backoff bounds for reconnecting to the upstream. Defaults 500 ms and 1 min.
@@ -45,6 +48,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 512
+	}
+	if c.UpstreamTimeout == 0 {
+		c.UpstreamTimeout = 20 * time.Second
 	}
 	if c.StatsInterval == 0 {
 		c.StatsInterval = 30 * time.Second

@@ -35,6 +35,7 @@ type relayOptions struct {
 	UpstreamFingerprint string
 	QueueBytes          int64
 	StatsInterval       time.Duration
+	UpstreamTimeout     time.Duration
 }
 
 func (o *relayOptions) AddFlags(fs *pflag.FlagSet) {
@@ -43,6 +44,7 @@ func (o *relayOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Upstream, "upstream", "", "host:port of the root or relay above (required)")
 	fs.StringVar(&o.UpstreamFingerprint, "upstream-fingerprint", "", "key fingerprint of the upstream (sha256:...); empty: pinned on first use")
 	fs.Int64Var(&o.QueueBytes, "queue-bytes", 8<<30, "disk budget of the upstream queue; past it agents are told to retry later")
+	fs.DurationVar(&o.UpstreamTimeout, "upstream-timeout", 20*time.Second, "give up on one exchange with the upstream after this long (a link that drops everything)")
 	fs.DurationVar(&o.StatsInterval, "stats-interval", 30*time.Second, "how often to report the queue and uplink figures to the root")
 	o.logOptions.AddFlags(fs)
 }
@@ -60,7 +62,7 @@ func (o *relayOptions) Run(ctx context.Context, env *cli.Env, args []string) err
 	}
 	r, err := relay.New(relay.Config{
 		DataDir: o.Data, ListenAddr: o.Listen, Upstream: o.Upstream, UpstreamFingerprint: o.UpstreamFingerprint,
-		QueueBytes: o.QueueBytes, StatsInterval: o.StatsInterval, SoftwareVersion: version, Logger: log,
+		QueueBytes: o.QueueBytes, StatsInterval: o.StatsInterval, UpstreamTimeout: o.UpstreamTimeout, SoftwareVersion: version, Logger: log,
 	})
 	if err != nil {
 		return err
