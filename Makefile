@@ -34,11 +34,13 @@ demo: build
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	$(MAKE) -s build && ./bench/inventory.sh
 
 # Each fuzz target for FUZZTIME (default 30s).
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadMessage$$' -fuzztime $(FUZZTIME) ./wire/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeOCSRequest$$' -fuzztime $(FUZZTIME) ./root/
 
 clean:
 	rm -rf bin dist
