@@ -9,6 +9,11 @@
 // a first admin token. [New] opens the store and binds the listeners; [Root.Run] serves until
 // its context ends.
 //
+// Inventories arrive from bosun agents over QUIC (ingest.go) and from other agents
+// (FusionInventory, GLPI, Rudder) over HTTP, the OCS protocol and the drop directory under
+// <data>/inventories (fusion.go, ocs.go, watcher.go); those become inventory-only nodes, role
+// "inventory", which get no policy and can never take over a node with a bosun agent.
+//
 // # Caveats
 //
 // root never imports another role (agent, relay): they meet only as wire messages over mesh.
