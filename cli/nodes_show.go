@@ -157,8 +157,8 @@ func printInventory(w io.Writer, inv *inventory.Inventory, version int) {
 		boot = inv.BootTime.Format(time.RFC3339)
 	}
 	uptime := ""
-	if inv.UptimeSeconds > 0 {
-		uptime = (time.Duration(inv.UptimeSeconds) * time.Second).String()
+	if up := inv.Uptime(); up > 0 {
+		uptime = up.Round(time.Second).String()
 	}
 	section(w, "System",
 		"Hostname", inv.Hostname, "FQDN", inv.FQDN, "OS", inv.OS.Name, "Version", inv.OS.Version,

@@ -224,12 +224,6 @@ func (c *collector) detectVirtualization(vendor, product string) string {
 }
 
 func collectUptime(_ context.Context, c *collector) {
-	up := c.readLine("/proc/uptime")
-	if f := strings.Fields(up); len(f) > 0 {
-		if secs, err := strconv.ParseFloat(f[0], 64); err == nil {
-			c.inv.UptimeSeconds = uint64(secs)
-		}
-	}
 	if b, err := c.read("/proc/stat"); err == nil {
 		for line := range strings.SplitSeq(string(b), "\n") {
 			if rest, ok := strings.CutPrefix(line, "btime "); ok {
@@ -240,8 +234,21 @@ func collectUptime(_ context.Context, c *collector) {
 			}
 		}
 	}
-	if c.inv.UptimeSeconds == 0 && c.inv.BootTime.IsZero() {
-		c.note("uptime", "/proc/uptime and /proc/stat unreadable")
+	if c.inv.BootTime.IsZero() {
+		// Without btime, the boot time is the collection time less the uptime, to the second
+		// so that it stays the same from one collection to the next.
+		if f := strings.Fields(c.readLine("/proc/uptime")); len(f) > 0 {
+			if secs, err := strconv.ParseFloat(f[0], 64); err == nil {
+				now := time.Now
+				if c.opts.Now != nil {
+					now = c.opts.Now
+				}
+				c.inv.BootTime = now().Add(-time.Duration(secs * float64(time.Second))).Truncate(time.Second).UTC()
+			}
+		}
+	}
+	if c.inv.BootTime.IsZero() {
+		c.note("boot_time", "/proc/stat and /proc/uptime unreadable")
 	}
 }
 

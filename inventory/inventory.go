@@ -42,8 +42,6 @@ type Inventory struct {
 	Network     Network      `json:"network"`
 
 	BootTime time.Time `json:"boot_time,omitzero"`
-	// UptimeSeconds is measured at CollectedAt.
-	UptimeSeconds uint64 `json:"uptime_seconds,omitempty"`
 	Timezone      string `json:"timezone,omitempty"`
 
 	Users     []User     `json:"users,omitempty"`
@@ -236,4 +234,14 @@ type Agent struct {
 type Note struct {
 	Field  string `json:"field"`
 	Reason string `json:"reason"`
+}
+
+// Uptime is how long the machine had been up when the inventory was collected. It is
+// derived from BootTime rather than stored, so that an inventory of an unchanged machine
+// stays unchanged: a stored uptime would make every daily delta carry a new value.
+func (inv *Inventory) Uptime() time.Duration {
+	if inv.BootTime.IsZero() || inv.CollectedAt.Before(inv.BootTime) {
+		return 0
+	}
+	return inv.CollectedAt.Sub(inv.BootTime)
 }
