@@ -275,7 +275,7 @@ func (a *Agent) updateState(fn func(*state)) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(a.cfg.DataDir, stateFile), b, 0o600)
+	return store.WriteFileAtomic(filepath.Join(a.cfg.DataDir, stateFile), b, 0o600)
 }
 
 // osName reads the distribution's pretty name; the full inventory has the details.
@@ -292,30 +292,6 @@ func osName(rootPrefix string) string {
 		}
 	}
 	return runtime.GOOS
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func sleep(ctx context.Context, d time.Duration) {

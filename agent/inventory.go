@@ -10,6 +10,7 @@ import (
 
 	"github.com/bosun-io/bosun/inventory"
 	"github.com/bosun-io/bosun/mesh"
+	"github.com/bosun-io/bosun/store"
 	"github.com/bosun-io/bosun/wire"
 )
 
@@ -102,7 +103,7 @@ func (a *Agent) sendInventory(ctx context.Context, progress func(step string, d 
 	if err != nil {
 		return rep, err
 	}
-	if err := writeFileAtomic(filepath.Join(a.cfg.DataDir, lastInventoryFile), b, 0o600); err != nil {
+	if err := store.WriteFileAtomic(filepath.Join(a.cfg.DataDir, lastInventoryFile), b, 0o600); err != nil {
 		return rep, fmt.Errorf("keep the inventory sent: %w", err)
 	}
 	a.log.Info("inventory sent", "kind", kindName(body.Kind), "bytes", rep.WireBytes, "collect", rep.Collect)

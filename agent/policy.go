@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/bosun-io/bosun/mesh"
+	"github.com/bosun-io/bosun/store"
 	"github.com/bosun-io/bosun/wire"
 )
 
@@ -125,7 +126,7 @@ func (a *Agent) FetchPolicy(ctx context.Context, rootConfigID string) (*wire.App
 	if err != nil {
 		return held, err
 	}
-	if err := writeFileAtomic(filepath.Join(a.cfg.DataDir, policyFile), b, 0o600); err != nil {
+	if err := store.WriteFileAtomic(filepath.Join(a.cfg.DataDir, policyFile), b, 0o600); err != nil {
 		return held, fmt.Errorf("keep policy: %w", err)
 	}
 	kind := "full"

@@ -42,7 +42,7 @@ type Inventory struct {
 	Network     Network      `json:"network"`
 
 	BootTime time.Time `json:"boot_time,omitzero"`
-	Timezone      string `json:"timezone,omitempty"`
+	Timezone string    `json:"timezone,omitempty"`
 
 	Users     []User     `json:"users,omitempty"`
 	Groups    []Group    `json:"groups,omitempty"`

@@ -75,10 +75,10 @@ func Init(dir string, opts InitOptions) (InitResult, error) {
 		return InitResult{}, err
 	}
 	// The certificate is written last: its presence is what marks the directory as done.
-	if err := writeFileAtomic(filepath.Join(dir, apiKeyFile), keyPEM, 0o600); err != nil {
+	if err := store.WriteFileAtomic(filepath.Join(dir, apiKeyFile), keyPEM, 0o600); err != nil {
 		return InitResult{}, err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, apiCertFile), certPEM, 0o644); err != nil {
+	if err := store.WriteFileAtomic(filepath.Join(dir, apiCertFile), certPEM, 0o644); err != nil {
 		return InitResult{}, err
 	}
 	return InitResult{
@@ -133,28 +133,4 @@ func makeAPICert(names []string) (certPEM, keyPEM []byte, err error) {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), nil
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
