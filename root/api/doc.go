@@ -5,11 +5,11 @@
 //
 // Every route lives under /api/v1 and needs a bearer token, except the routes by which a
 // node enrols or sends an inventory: POST /api/v1/inventories and the OCS exchange at
-// /ocsinventory take inventories from other agents (enrolment travels over QUIC).
-// [Condition] is the fleet query language of GET /api/v1/inventory/nodes and bosun nodes list
-// --where. Tokens have roles: read-only tokens may read, operator tokens may also change nodes, admin tokens may
-// also manage tokens. Errors are JSON objects with a stable code the CLI maps to exit
-// statuses.
+// /ocsinventory take inventories from other agents (enrolment travels over QUIC). Tokens
+// have roles: read-only tokens may read, operator tokens may also change nodes, admin tokens
+// may also manage tokens. Errors are JSON objects with a stable code the CLI maps to exit
+// statuses. [Condition] is the fleet query language of GET /api/v1/inventory/nodes and of
+// bosun nodes list --where.
 //
 // The handlers reach the root's state through small interfaces declared here ([Registry],
 // [TokenStore]); the root package implements them. api imports no role and no store: it
