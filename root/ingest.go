@@ -84,22 +84,26 @@ func (r *Root) ingestUpload(u *wire.InventoryUpload, direct *mesh.Peer) (*invent
 	if inv.NodeID != body.NodeID {
 		return nil, refused("node %s sent an inventory claiming node id %q", body.NodeID, inv.NodeID)
 	}
+	var encoded []byte
+	if body.Kind == wire.InventoryFull && inv.Source == inventory.SourceAgent {
+		encoded = body.Payload // checked above: it decodes to inv, which hashes to what the node signed
+	}
 	inv.Source = inventory.SourceAgent
-	if err := r.store(inv, body.Hash); err != nil {
+	if err := r.store(inv, body.Hash, encoded); err != nil {
 		return nil, err
 	}
 	return inv, nil
 }
 
 // store checks and stores an inventory of a registered node and refreshes the node's facts.
-func (r *Root) store(inv *inventory.Inventory, hash uint64) error {
+func (r *Root) store(inv *inventory.Inventory, hash uint64, encoded []byte) error {
 	if err := inv.Validate(); err != nil {
 		return refused("node %s: %v", inv.NodeID, err)
 	}
 	if err := inventory.CheckTime(inv.CollectedAt, r.cfg.Now()); err != nil {
 		return refused("node %s: %v", inv.NodeID, err)
 	}
-	stored, err := r.inv.put(inv, func(tx *store.Txn) error {
+	stored, err := r.inv.putEncoded(inv, encoded, func(tx *store.Txn) error {
 		rec, ok, err := txRecord(tx, inv.NodeID)
 		if err != nil || !ok {
 			return err

@@ -1,6 +1,7 @@
 package root
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,6 +16,7 @@ import (
 const (
 	bucketInventories = "inventories"       // node id → current inventory (inventory.Marshal)
 	bucketInvHistory  = "inventory-history" // node id "/" collected (unix nanos, 20 digits) → inventory
+	bucketInvIndex    = "inventory-index"   // node id → collection times in the history (JSON)
 )
 
 // Errors of inventory ingestion; the QUIC and HTTP front ends map them to their answers.
@@ -110,23 +112,31 @@ func (s *inventories) history(nodeID string) ([]*inventory.Inventory, error) {
 // the oldest versions beyond the bound. An inventory not newer than the stored one is a
 // resend (a lost acknowledgement, a relay replaying its queue) and changes nothing.
 func (s *inventories) put(inv *inventory.Inventory, facts func(tx *store.Txn) error) (stored bool, err error) {
-	b, err := inventory.Marshal(inv)
-	if err != nil {
-		return false, err
+	return s.putEncoded(inv, nil, facts)
+}
+
+// putEncoded is put with the inventory already encoded by inventory.Marshal, as a full
+// upload arrives: encoding it again is most of what ingestion costs.
+func (s *inventories) putEncoded(inv *inventory.Inventory, b []byte, facts func(tx *store.Txn) error) (stored bool, err error) {
+	if b == nil {
+		if b, err = inventory.Marshal(inv); err != nil {
+			return false, err
+		}
 	}
-	var old []string
-	_ = s.db.Bucket(bucketInvHistory).Scan(inv.NodeID+"/", func(k string, _ []byte) error {
-		old = append(old, k)
-		return nil
-	})
 	err = s.db.Update(func(tx *store.Txn) error {
-		if cur, err := tx.Get(bucketInventories, inv.NodeID); err == nil {
-			prev, err := inventory.Unmarshal(cur)
-			if err == nil && !inv.CollectedAt.After(prev.CollectedAt) {
-				return nil
+		// The index lists the history's collection times, oldest first: what a resend is
+		// compared with and what is trimmed, without decoding any stored inventory.
+		var index []int64
+		if ib, err := tx.Get(bucketInvIndex, inv.NodeID); err == nil {
+			if err := json.Unmarshal(ib, &index); err != nil {
+				return fmt.Errorf("inventory index of %s: %w", inv.NodeID, err)
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
+		}
+		at := inv.CollectedAt.UnixNano()
+		if len(index) > 0 && at <= index[len(index)-1] {
+			return nil
 		}
 		stored = true
 		if err := tx.Put(bucketInventories, inv.NodeID, b); err != nil {
@@ -135,11 +145,19 @@ func (s *inventories) put(inv *inventory.Inventory, facts func(tx *store.Txn) er
 		if err := tx.Put(bucketInvHistory, historyKey(inv.NodeID, inv.CollectedAt), b); err != nil {
 			return err
 		}
-		for len(old)+1 > s.keep {
-			if err := tx.Delete(bucketInvHistory, old[0]); err != nil && !errors.Is(err, store.ErrNotFound) {
+		index = append(index, at)
+		for len(index) > s.keep {
+			if err := tx.Delete(bucketInvHistory, historyKey(inv.NodeID, time.Unix(0, index[0]))); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
-			old = old[1:]
+			index = index[1:]
+		}
+		ib, err := json.Marshal(index)
+		if err != nil {
+			return err
+		}
+		if err := tx.Put(bucketInvIndex, inv.NodeID, ib); err != nil {
+			return err
 		}
 		if facts != nil {
 			return facts(tx)

@@ -31,7 +31,7 @@ func storeInventories(t *testing.T, r *testRoot, host string, invs ...*inventory
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := r.store(inv, h); err != nil {
+		if err := r.store(inv, h, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -69,7 +69,7 @@ func (p *policies) nodes() ([]policy.Node, error) {
 		if err := json.Unmarshal(v, &rec); err != nil {
 			return err
 		}
-		if rec.Status != api.StatusAccepted {
+		if !getsPolicy(rec) {
 			return nil
 		}
 		n, err := p.node(rec)
@@ -80,6 +80,12 @@ func (p *policies) nodes() ([]policy.Node, error) {
 		return nil
 	})
 	return out, err
+}
+
+// getsPolicy says whether a node is compiled a policy: accepted, and running an agent (an
+// inventory-only node, imported from another tool's inventory, has nothing to fetch one).
+func getsPolicy(rec nodeRecord) bool {
+	return rec.Status == api.StatusAccepted && rec.Role != api.NodeRoleInventory
 }
 
 func (p *policies) node(rec nodeRecord) (policy.Node, error) {
@@ -248,7 +254,7 @@ func (p *policies) nodeChanged(id string) {
 		p.log.Warn("policy update skipped", "node", id, "err", err)
 		return
 	}
-	if rec.Status != api.StatusAccepted {
+	if !getsPolicy(rec) {
 		p.compiler.RemoveNodes([]string{id})
 		if err := p.db.Bucket(bucketPolicies).Delete(id); err != nil && !errors.Is(err, store.ErrNotFound) {
 			p.log.Warn("policy removal failed", "node", id, "err", err)
