@@ -190,7 +190,7 @@ func collectFilesystems(_ context.Context, c *collector) {
 		seen[p.Mountpoint] = true
 		fs := Filesystem{Mountpoint: p.Mountpoint, Device: p.Device, Type: p.Fstype}
 		if u, err := disk.UsageWithContext(c.psctx, p.Mountpoint); err == nil {
-			fs.Total, fs.Free = u.Total, u.Free
+			fs.Total, fs.Free = u.Total, roundFree(u.Free, u.Total)
 		}
 		if fs.Type == "tmpfs" && fs.Mountpoint != "/tmp" {
 			continue // /run, /dev/shm and friends: memory, not storage
@@ -237,4 +237,12 @@ func collectInterfaces(_ context.Context, c *collector) {
 		}
 		c.inv.Network.Interfaces = append(c.inv.Network.Interfaces, i)
 	}
+}
+
+// roundFree rounds free space down to 1 % of the filesystem (at least 1 MiB): enough to see a
+// filesystem fill up, without making every inventory of an idle machine a new one because
+// a log grew by a few kilobytes.
+func roundFree(free, total uint64) uint64 {
+	step := max(total/100, 1<<20)
+	return free / step * step
 }

@@ -420,13 +420,14 @@ func parseRoute6(b []byte) []Route {
 func collectListening(_ context.Context, c *collector) {
 	var out []Listener
 	read := 0
+	eph := ephemeralPorts(c.readLine("/proc/sys/net/ipv4/ip_local_port_range"))
 	for _, proto := range []string{"tcp", "tcp6", "udp", "udp6"} {
 		b, err := c.read("/proc/net/" + proto)
 		if err != nil {
 			continue
 		}
 		read++
-		out = append(out, parseProcNet(proto, b)...)
+		out = append(out, parseProcNet(proto, b, eph)...)
 	}
 	if read == 0 {
 		c.note("listening", "/proc/net/{tcp,tcp6,udp,udp6} unreadable")
@@ -434,9 +435,28 @@ func collectListening(_ context.Context, c *collector) {
 	c.inv.Listening = out
 }
 
+// portRange is the kernel's range of ephemeral ports.
+type portRange struct{ lo, hi uint64 }
+
+// ephemeralPorts reads ip_local_port_range, falling back to Linux's default.
+func ephemeralPorts(line string) portRange {
+	f := strings.Fields(line)
+	if len(f) == 2 {
+		lo, err1 := strconv.ParseUint(f[0], 10, 16)
+		hi, err2 := strconv.ParseUint(f[1], 10, 16)
+		if err1 == nil && err2 == nil && lo <= hi {
+			return portRange{lo, hi}
+		}
+	}
+	return portRange{32768, 60999}
+}
+
 // parseProcNet lists TCP sockets in LISTEN (state 0A) and UDP sockets bound but not
-// connected (state 07 with no remote port), without duplicates.
-func parseProcNet(proto string, b []byte) []Listener {
+// connected (state 07 with no remote port), without duplicates. A UDP socket on an
+// ephemeral port is a client that bound without asking for a port (a resolver, a QUIC
+// client, the agent itself): it comes and goes with each exchange and serves nobody, so
+// listing it would make the inventory of an unchanged machine change at every collection.
+func parseProcNet(proto string, b []byte, eph portRange) []Listener {
 	var out []Listener
 	seen := make(map[Listener]bool)
 	udp := strings.HasPrefix(proto, "udp")
@@ -458,7 +478,7 @@ func parseProcNet(proto string, b []byte) []Listener {
 			continue
 		}
 		port, err := strconv.ParseUint(phex, 16, 16)
-		if err != nil {
+		if err != nil || udp && port >= eph.lo && port <= eph.hi {
 			continue
 		}
 		var addr netip.Addr
