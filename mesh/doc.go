@@ -1,7 +1,8 @@
 // Package mesh is how bosun processes reach each other: the node identity (an ed25519 key
 // and a UUID kept in the state directory), the TLS certificates derived from that key, and
-// the QUIC transport that carries wire messages between agents, relays and the root. It
-// owns quic-go, and will own memberlist when gossip comes; nothing else imports either.
+// the QUIC transport that carries wire messages between agents, relays and the root, and the
+// gossip pools that tell who looks alive. It owns quic-go and memberlist; nothing else
+// imports either.
 //
 // The roles (agent, relay, root) and cmd/bosun import mesh. mesh imports wire and nothing
 // else of bosun: it must never import a role, store or inventory, so that roles meet only as
@@ -41,7 +42,30 @@
 // Certificates carry no meaningful dates and nobody checks them: the key is the identity,
 // and a certificate lives as long as the process.
 //
-// Gossip is not here yet. When it comes, memberlist keeps its own UDP+TCP port (DEPS.md §9
-// and §10): gossip says who looks alive, and what it says is confirmed over these QUIC
-// connections, which alone authenticate nodes.
+// # Gossip
+//
+// A [Pool] is this process's membership in one memberlist pool: one per zone (a relay and
+// its agents, [ProfileLAN]) and one for the relays and the root ([ProfileWAN]). memberlist
+// keeps its own UDP+TCP port ([DefaultGossipPort], DEPS.md §9 and §10), apart from QUIC.
+// The zone is bound into every packet (memberlist's Label), so pools of different zones
+// never merge; gossip is encrypted with AES-GCM under the pool's keyring, which the root
+// hands out at enrolment and rotates with [Pool.AddKey], [Pool.UseKey] and [Pool.RemoveKey]
+// (each on every member before the next). [NewPool] refuses to gossip in the clear except
+// with [ProfileLocal], for tests. [Pool.Join] takes several seeds; seeds that stop being
+// members are joined again after a random delay, so that a returning relay is not stormed.
+// [Pool.Members] lists what the pool believes, with each member's role and meta (its QUIC
+// address, say); [Pool.Events] reports joins, suspicions, deaths and departures on a
+// bounded channel that drops rather than stalls memberlist.
+//
+// Gossip is a hint, not an identity. The pool key is shared: anyone holding it can claim
+// any node id and any role. So a member's node id, role and addresses are what it says,
+// to be confirmed over QUIC, whose mTLS alone authenticates nodes; "X is dead" means X
+// stopped answering gossip, which the root may show early but should not treat as proof.
+//
+// Caveats of memberlist the pool works around: memberlist reports no suspicions, so
+// [MemberSuspect] is set when this member's own probe fails (read from memberlist's log
+// line) and cleared when the suspect answers a probe or outlives memberlist's longest
+// suspicion; its leave message looks like a death to other members, so a leaving member
+// first flags itself in its meta. memberlist starts goroutines it does not join; they end
+// with its sockets when [Pool.Close] shuts it down.
 package mesh

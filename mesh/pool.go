@@ -608,6 +608,12 @@ func (p *Pool) RemoveKey(k []byte) error {
 	if p.keyring == nil {
 		return fmt.Errorf("remove key from pool %s: %w", p.cfg.Zone, ErrNotEncrypted)
 	}
+	// memberlist's RemoveKey closes the gap in place, in the very array its decryption may
+	// be reading (GetKeys hands it out); re-installing the primary first gives the keyring
+	// a fresh array, so only a reader arriving in between could see the shift.
+	if err := p.keyring.UseKey(p.keyring.GetPrimaryKey()); err != nil {
+		return fmt.Errorf("remove key from pool %s: %w", p.cfg.Zone, err)
+	}
 	if err := p.keyring.RemoveKey(k); err != nil {
 		return fmt.Errorf("remove key from pool %s: %w", p.cfg.Zone, err)
 	}

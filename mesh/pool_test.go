@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bosun-io/bosun/wire"
+	"github.com/hashicorp/memberlist"
 )
 
 // poolWait bounds every wait for gossip in these tests: the local profile declares a dead
@@ -516,5 +518,75 @@ func TestPoolAllowedNets(t *testing.T) {
 	defer cancel()
 	if _, err := b.Join(ctx, []string{a.Addr()}); err == nil {
 		t.Errorf("join from 127.0.0.1 into a pool allowing 10/8: got nil, want an error")
+	}
+}
+
+// TestPoolSuspicion drives the suspicion bookkeeping memberlist gives no callback for:
+// its log line marks a member suspect, a probe answer or the end of the longest
+// suspicion clears it, and memberlist's log levels reach slog.
+func TestPoolSuspicion(t *testing.T) {
+	var logs logBuffer
+	p := newTestPool(t, "a", withKeys(), func(c *PoolConfig) { c.Logger = logs.logger() })
+	w := poolLogWriter{p: p.Pool}
+	join := func(id string) {
+		p.observe(&memberlist.Node{Name: id, Addr: net.IPv4(127, 0, 0, 9), Port: 9, Meta: encodePoolMeta(poolMeta{Role: wire.RoleAgent})}, EventJoin)
+	}
+	suspect := func(id string) {
+		fmt.Fprintf(w, "[INFO] memberlist: Suspect %s has failed, no acks received\n", id)
+	}
+	join("x")
+	join("y")
+	suspect("x")
+	suspect("nobody") // unknown members are ignored
+	suspect("a")      // so is this member itself
+	if s := stateOf(p, "x"); s != MemberSuspect {
+		t.Fatalf("after the log line: got %v, want suspect", s)
+	}
+	p.answered("x")
+	if s := stateOf(p, "x"); s != MemberAlive {
+		t.Errorf("after a probe answer: got %v, want alive", s)
+	}
+
+	suspect("y")
+	p.mu.Lock()
+	until := p.members["y"].suspectUntil
+	p.ageSuspectsLocked(until.Add(-time.Millisecond))
+	before := p.members["y"].State
+	p.ageSuspectsLocked(until.Add(time.Millisecond))
+	after := p.members["y"].State
+	p.mu.Unlock()
+	if before != MemberSuspect || after != MemberAlive {
+		t.Errorf("aging the suspicion: got %v then %v, want suspect then alive", before, after)
+	}
+	p.observe(&memberlist.Node{Name: "y", Addr: net.IPv4(127, 0, 0, 9), Port: 9}, EventDead)
+	suspect("y") // a late log line does not revive a dead member as suspect
+	if s := stateOf(p, "y"); s != MemberDead {
+		t.Errorf("suspect after death: got %v, want dead", s)
+	}
+
+	eventually(t, poolWait, "events about x and y", func() bool {
+		return len(p.events.kinds("y")) == 4
+	})
+	for id, want := range map[string][]EventKind{
+		"x": {EventJoin, EventSuspect, EventAlive},
+		"y": {EventJoin, EventSuspect, EventAlive, EventDead},
+	} {
+		if got := p.events.kinds(id); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("events about %s: got %v, want %v", id, got, want)
+		}
+	}
+	if m, _ := p.Member("y"); m.Role != 0 || m.Meta != nil {
+		t.Errorf("member with unreadable meta: got role %v meta %q, want 0 and nil", m.Role, m.Meta)
+	}
+
+	fmt.Fprint(w, "[ERR] memberlist: Failed to send gossip to 10.0.0.1:1: boom\n[DEBUG] memberlist: Stream connection from=x\n")
+	for _, want := range [][]string{
+		{"level=WARN", "Failed to send gossip", "zone=test"},
+		{"level=DEBUG", "Stream connection from=x"},
+		{"level=INFO", "Suspect x has failed"},
+	} {
+		if _, ok := logs.lineWith(want...); !ok {
+			t.Errorf("no log line with %q in:\n%s", want, logs.String())
+		}
 	}
 }
