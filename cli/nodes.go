@@ -12,7 +12,8 @@ import (
 
 // Commands returns the operator verbs.
 func Commands() []*Command {
-	cmds := []*Command{nodesListCommand, nodesShowCommand, nodesAcceptCommand, nodesRefuseCommand, nodesDeleteCommand}
+	cmds := []*Command{nodesListCommand, nodesShowCommand, nodesAcceptCommand, nodesRefuseCommand, nodesDeleteCommand,
+		nodesPropertiesCommand, nodesSettingsCommand}
 	cmds = append(cmds, airgapCommands()...)
 	cmds = append(cmds, inventorySoftwareCommand, inventoryDiffCommand)
 	return append(cmds, modelCommands()...)

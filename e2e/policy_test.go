@@ -165,6 +165,24 @@ func TestPolicyDistribution(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "bad.yml") || !strings.Contains(stderr, "no-such-technique") {
 		t.Errorf("bad apply: exit %d, stderr %q", code, stderr)
 	}
+	// Node properties show where each value comes from; a node's own mode overrides the
+	// global one where overrides are allowed, and reaches that node only.
+	props := f.must("nodes", "properties", p2.NodeID, "--set", "datacenter=paris")
+	if !strings.Contains(props, "datacenter") || !strings.Contains(props, "node (operator)") || !strings.Contains(props, "demo_org") || !strings.Contains(props, "global") {
+		t.Errorf("nodes properties:\n%s", props)
+	}
+	f.must("nodes", "settings", p2.NodeID, "--policy-mode", "audit")
+	eventually(t, 60*time.Second, "agent2 on a new policy after its mode changed", func() (bool, string) {
+		p, s := f.agentPolicy("agent2")
+		return p.ConfigID != "" && p.ConfigID != p2.ConfigID, s
+	})
+	if why := f.must("policy", "why", p2.NodeID, "demo-motd"); !strings.Contains(why, "audit") {
+		t.Errorf("policy why after the node's mode became audit:\n%s", why)
+	}
+	if evs := f.must("events"); !strings.Contains(evs, "set settings of node") || !strings.Contains(evs, "accepted node") {
+		t.Errorf("the event log lacks the node changes:\n%s", evs)
+	}
+
 	status := f.must("policy", "status")
 	if !strings.Contains(status, "generation: idle") {
 		t.Errorf("policy status:\n%s", status)

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,16 +91,24 @@ func getsPolicy(rec nodeRecord) bool {
 }
 
 func (p *policies) node(rec nodeRecord) (policy.Node, error) {
-	n := policy.Node{ID: rec.ID, Hostname: rec.Hostname, OS: "linux", Relay: rec.Role == wire.RoleRelay.String()}
+	n := policy.Node{ID: rec.ID, Hostname: rec.Hostname, OS: "linux", Relay: rec.Role == wire.RoleRelay.String(), Settings: rec.Settings}
 	inv, err := p.inv.current(rec.ID)
 	if err != nil {
 		return n, err
 	}
 	if inv != nil {
-		n.Facts, n.Properties = facts(inv), inv.Properties
+		n.Facts = facts(inv)
 		if inv.OS.Kernel != "" {
 			n.OS = inv.OS.Kernel
 		}
+	}
+	// The inventory's properties (the node's properties.d), then the operator's over them.
+	if inv != nil && len(inv.Properties) > 0 || len(rec.Properties) > 0 {
+		n.Properties = map[string]json.RawMessage{}
+		if inv != nil {
+			maps.Copy(n.Properties, inv.Properties)
+		}
+		maps.Copy(n.Properties, rec.Properties)
 	}
 	return n, nil
 }
@@ -406,6 +416,11 @@ func (p *policies) revert(by string, id uint64) (Event, error) {
 	var ev Event
 	if err := json.Unmarshal(b, &ev); err != nil {
 		return Event{}, fmt.Errorf("event %d: %w", id, err)
+	}
+	for _, c := range ev.Changes {
+		if strings.HasPrefix(c.Kind, "node") {
+			return Event{}, fmt.Errorf("%w: event %d changed node %s, not the policy model; set it back with bosun nodes accept|refuse|properties|settings", policy.ErrInvalid, id, c.ID)
+		}
 	}
 	return p.change(by, fmt.Sprintf("revert event %d", id), func(m *policy.Model) ([]policy.Change, error) {
 		var all []policy.Change

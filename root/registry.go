@@ -12,6 +12,7 @@ import (
 
 	"github.com/bosun-io/bosun/mesh"
 	"github.com/bosun-io/bosun/root/api"
+	"github.com/bosun-io/bosun/root/policy"
 	"github.com/bosun-io/bosun/store"
 	"github.com/bosun-io/bosun/wire"
 )
@@ -43,6 +44,11 @@ type nodeRecord struct {
 	// InventoryHash is inventory.Hash of the stored inventory: the base of the node's next
 	// delta, kept here so a status request costs one read.
 	InventoryHash uint64 `json:"inventoryHash,omitempty"`
+	// Properties are the node's properties set by operators; they override the global
+	// parameters and the properties the node's inventory brings.
+	Properties map[string]json.RawMessage `json:"properties,omitempty"`
+	// Settings override the global settings for this node.
+	Settings policy.NodeSettings `json:"settings,omitzero"`
 }
 
 // keyRecord remembers a key an operator refused or deleted, so that the same machine cannot
@@ -173,6 +179,13 @@ func (r *registry) SetStatus(ctx context.Context, id, status, by string) (api.No
 			return fmt.Errorf("unknown node status %q", status)
 		}
 		if rec.Status != status {
+			before, _ := json.Marshal(map[string]string{"status": rec.Status})
+			after, _ := json.Marshal(map[string]string{"status": status})
+			err := recordEvent(tx, &api.Event{Time: r.now().UTC(), By: by, What: fmt.Sprintf("%s node %s (%s)", status, id, rec.Hostname),
+				Changes: []api.EventChange{{Kind: "node", ID: id, Op: "update", Before: before, After: after}}})
+			if err != nil {
+				return err
+			}
 			rec.Status = status
 			rec.StatusChanged = r.now()
 			rec.StatusChangedBy = by

@@ -150,7 +150,7 @@ func New(cfg Config) (*Root, error) {
 			Tokens:   &tokens{kv: db.Bucket(bucketTokens), now: cfg.Now},
 			Status:   r.status,
 			Logger:   r.log,
-			Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.inventoryRoutes},
+			Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.inventoryRoutes},
 		}),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,

@@ -209,3 +209,28 @@ type RelayList struct {
 	SchemaVersion int     `json:"schemaVersion"`
 	Relays        []Relay `json:"relays"`
 }
+
+// Property is one property a node sees. Provenance says whether it is a global parameter
+// ("global"), the node's own ("node"), or the node's JSON object merged over a global one
+// ("node+global"); Source says where a node's own came from ("operator" or "inventory").
+type Property struct {
+	Name       string          `json:"name"`
+	Value      json.RawMessage `json:"value"`
+	Provenance string          `json:"provenance"`
+	Source     string          `json:"source,omitempty"`
+	Overrides  json.RawMessage `json:"overrides,omitempty"`
+}
+
+// NodeProperties is the answer of GET /api/v1/nodes/{id}/properties.
+type NodeProperties struct {
+	SchemaVersion int             `json:"schemaVersion"`
+	NodeID        string          `json:"nodeId"`
+	Properties    []Property      `json:"properties"`
+	Settings      json.RawMessage `json:"settings,omitempty"`
+}
+
+// PropertyChange is the body of PATCH /api/v1/nodes/{id}/properties.
+type PropertyChange struct {
+	Set   map[string]json.RawMessage `json:"set,omitempty"`
+	Unset []string                   `json:"unset,omitempty"`
+}
