@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bosun-io/bosun/agent/host"
 	"github.com/bosun-io/bosun/inventory"
 	"github.com/bosun-io/bosun/mesh"
 	"github.com/bosun-io/bosun/store"
@@ -35,8 +36,12 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	Logger                 *slog.Logger
 	Now                    func() time.Time
-	// RootPrefix is where /etc/os-release and friends are read from; tests only.
+	// RootPrefix is where /etc/os-release and friends are read from, and where methods
+	// act; tests only.
 	RootPrefix string
+	// RunInterval overrides the run interval of the policy; 0 means the policy's. For
+	// tests and trials.
+	RunInterval time.Duration
 }
 
 func (c *Config) fillDefaults() {
@@ -118,6 +123,14 @@ type Agent struct {
 	st        state
 	root      ed25519.PublicKey // pinned root key, once known
 	closeOnce sync.Once
+
+	// Runs and reports (run.go, report.go, daemon.go).
+	spoolMu  sync.Mutex
+	sp       *store.Spool // opened on first use; one process holds it
+	hostOnce sync.Once
+	hosts    *host.Set
+	runKick  chan struct{}
+	sendKick chan struct{}
 }
 
 // New loads or creates the node's identity; it contacts nobody until Run.
@@ -137,7 +150,7 @@ func New(cfg Config) (*Agent, error) {
 	if created {
 		log.Info("agent identity created", "node", id.NodeID, "fingerprint", mesh.Fingerprint(id.Public()))
 	}
-	a := &Agent{cfg: cfg, log: log, id: id}
+	a := &Agent{cfg: cfg, log: log, id: id, runKick: make(chan struct{}, 1), sendKick: make(chan struct{}, 1)}
 	if err := a.loadState(); err != nil {
 		return nil, err
 	}
@@ -158,9 +171,19 @@ func New(cfg Config) (*Agent, error) {
 // Identity returns the node's identity.
 func (a *Agent) Identity() *mesh.Identity { return a.id }
 
-// Run enrols if needed, then keeps in touch with the policy server until ctx ends.
+// Run enrols if needed, then keeps in touch with the policy server, runs the policy on
+// schedule and sends the reports, until ctx ends.
 func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("agent running", "node", a.id.NodeID, "server", a.cfg.Server)
+	// The daemon holds the spool for its lifetime: a second daemon on this data directory
+	// stops here, and foreground runs leave their reports in the outbox.
+	if _, err := a.spool(); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { a.runLoop(ctx) })
+	wg.Go(func() { a.sendLoop(ctx) })
 	backoff := a.cfg.MinBackoff
 	for ctx.Err() == nil {
 		err := a.contact(ctx)
@@ -198,8 +221,10 @@ func (a *Agent) contact(ctx context.Context) error {
 		return err
 	}
 	if status.NodeStatus == "accepted" {
-		if _, err := a.FetchPolicy(ctx, status.ConfigID); err != nil {
+		if p, err := a.FetchPolicy(ctx, status.ConfigID); err != nil {
 			a.log.Warn("policy not updated", "err", err)
+		} else if p != nil && p.ConfigID != st.ConfigID {
+			a.kickRun()
 		}
 	}
 	now := a.cfg.Now()
@@ -246,7 +271,14 @@ func (a *Agent) Enrol(ctx context.Context) error {
 // Close releases the connection to the policy server. Idempotent.
 func (a *Agent) Close() error {
 	var err error
-	a.closeOnce.Do(func() { err = a.client.Close() })
+	a.closeOnce.Do(func() {
+		err = a.client.Close()
+		a.spoolMu.Lock()
+		if a.sp != nil {
+			err = errors.Join(err, a.sp.Close())
+		}
+		a.spoolMu.Unlock()
+	})
 	return err
 }
 
