@@ -372,6 +372,9 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 		return nil, err
 	}
 	mc, timers, _ := cfg.Profile.memberlistConfig()
+	cfg.Meta = bytes.Clone(cfg.Meta)
+	keyring := cfg.Keyring
+	cfg.Keyring = nil // the memberlist keyring holds the keys from here on
 	p := &Pool{
 		cfg:     cfg,
 		log:     cfg.Logger.With("zone", cfg.Zone),
@@ -396,9 +399,9 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 		ip, aport, _ := splitIPPort(cfg.AdvertiseAddr, false)
 		mc.AdvertiseAddr, mc.AdvertisePort = ip, aport
 	}
-	if len(cfg.Keyring) > 0 {
-		keys := make([][]byte, len(cfg.Keyring))
-		for i, k := range cfg.Keyring {
+	if len(keyring) > 0 {
+		keys := make([][]byte, len(keyring))
+		for i, k := range keyring {
 			keys[i] = bytes.Clone(k)
 		}
 		kr, err := memberlist.NewKeyring(keys, keys[0])
