@@ -24,6 +24,7 @@ func commands() []*cli.Command {
 		rootCommand, rootInitCommand,
 		relayCommand, relayExportCommand, relayImportPoliciesCommand, techniquesCheckCommand,
 		agentCommand, agentInventoryCommand, agentPolicyCommand,
+		agentRunCommand, agentInfoCommand, agentSetForceAuditCommand, agentUnsetForceAuditCommand,
 	}
 	return append(cmds, cli.Commands()...)
 }
@@ -47,10 +48,13 @@ func exitCode(err error) int {
 		urlErr  *url.Error
 		netErr  *net.OpError
 		dirErr  *store.DirError
+		exitErr *exitError
 	)
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &exitErr):
+		return exitErr.code
 	case errors.As(err, &usage):
 		return 2
 	case errors.As(err, &httpErr):
