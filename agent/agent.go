@@ -36,9 +36,11 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	Logger                 *slog.Logger
 	Now                    func() time.Time
-	// RootPrefix is where /etc/os-release and friends are read from, and where methods
-	// act; tests only.
+	// RootPrefix is where /etc/os-release and friends are read from; tests only.
 	RootPrefix string
+	// ApplyPrefix is prepended to every path the policy's methods act on; tests only (so
+	// that agents sharing a machine do not share their files).
+	ApplyPrefix string
 	// RunInterval overrides the run interval of the policy; 0 means the policy's. For
 	// tests and trials.
 	RunInterval time.Duration

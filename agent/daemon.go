@@ -16,7 +16,7 @@ const (
 
 // hostSet returns the node's OS backends, detected once.
 func (a *Agent) hostSet() *host.Set {
-	a.hostOnce.Do(func() { a.hosts = host.Detect(a.cfg.RootPrefix) })
+	a.hostOnce.Do(func() { a.hosts = host.Detect(a.cfg.ApplyPrefix) })
 	return a.hosts
 }
 

@@ -152,7 +152,7 @@ func (a *Agent) RunOnce(ctx context.Context, o RunOptions) (*RunResult, error) {
 		log.Info("force-audit is set: every component runs in audit")
 	}
 	res := Apply(ctx, p, ApplyOptions{
-		NodeID: a.id.NodeID, Hostname: a.cfg.Hostname, DataDir: a.cfg.DataDir, RootPrefix: a.cfg.RootPrefix,
+		NodeID: a.id.NodeID, Hostname: a.cfg.Hostname, DataDir: a.cfg.DataDir, RootPrefix: a.cfg.ApplyPrefix, FactsRoot: a.cfg.RootPrefix,
 		ForceAudit: force, Only: o.Only, Host: a.hostSet(), Logger: log, Now: a.cfg.Now,
 	})
 	counter := a.readRunCounter()

@@ -100,7 +100,7 @@ func TestReportsWaitInTheSpool(t *testing.T) {
 	s := startReportServer(t)
 	dir := filepath.Join(t.TempDir(), "agent")
 	root := t.TempDir()
-	a, err := New(Config{DataDir: dir, Server: s.addr, Hostname: "node1", Interval: time.Hour, RootPrefix: root})
+	a, err := New(Config{DataDir: dir, Server: s.addr, Hostname: "node1", Interval: time.Hour, ApplyPrefix: root})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestReportsWaitInTheSpool(t *testing.T) {
 	if err := SetForceAudit(dir, true); err != nil {
 		t.Fatal(err)
 	}
-	a, err = New(Config{DataDir: dir, Server: s.addr, Hostname: "node1", Interval: time.Hour, RootPrefix: root})
+	a, err = New(Config{DataDir: dir, Server: s.addr, Hostname: "node1", Interval: time.Hour, ApplyPrefix: root})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestForegroundRunBesideDaemon(t *testing.T) {
 	s.set(wire.AckOK)
 	dir := filepath.Join(t.TempDir(), "agent")
 	root := t.TempDir()
-	daemon, err := New(Config{DataDir: dir, Server: s.addr, Hostname: "node1", Interval: time.Hour, RootPrefix: root})
+	daemon, err := New(Config{DataDir: dir, Server: s.addr, Hostname: "node1", Interval: time.Hour, ApplyPrefix: root})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestForegroundRunBesideDaemon(t *testing.T) {
 	if _, err := daemon.spool(); err != nil {
 		t.Fatal(err)
 	}
-	fg, err := New(Config{DataDir: dir, Server: s.addr, Hostname: "node1", Interval: time.Hour, RootPrefix: root})
+	fg, err := New(Config{DataDir: dir, Server: s.addr, Hostname: "node1", Interval: time.Hour, ApplyPrefix: root})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,9 @@ type ApplyOptions struct {
 	DataDir string
 	// RootPrefix is prepended to every path a method touches: tests only.
 	RootPrefix string
+	// FactsRoot is where /etc/os-release is read for the node's facts; empty means
+	// RootPrefix.
+	FactsRoot string
 	// ForceAudit runs every component in audit, whatever the policy says.
 	ForceAudit bool
 	// Only, when set, runs only the components of that directive (id or name).
@@ -88,7 +91,11 @@ func Apply(ctx context.Context, p *wire.AppliedPolicy, o ApplyOptions) *RunResul
 	if h == nil {
 		h = host.Detect(o.RootPrefix)
 	}
-	facts := Facts(o.RootPrefix, o.Hostname)
+	factsRoot := o.FactsRoot
+	if factsRoot == "" {
+		factsRoot = o.RootPrefix
+	}
+	facts := Facts(factsRoot, o.Hostname)
 	env := &method.Env{
 		RootPrefix: o.RootPrefix,
 		Host:       h,

@@ -14,7 +14,12 @@ var agentCommand = &cli.Command{
 	Short: "run the agent on a node",
 	Long: `Runs the agent until interrupted. On first start it creates the node's key and id in its data
 directory, enrols with its policy server (a relay or the root) and waits for an operator to
-accept it. The policy server's key is pinned at enrolment, or given with --server-fingerprint.`,
+accept it. The policy server's key is pinned at enrolment, or given with --server-fingerprint.
+
+Once accepted, it runs the policy it holds every run interval of the policy, at a per-node
+offset within the policy's splay, and at once when a new policy arrives; each run's signed
+report goes to the spool in the data directory and out to the policy server in order. Cut off
+from its policy server, it keeps running its last good policy and keeps the reports.`,
 	Examples: `bosun agent --server relay1.example.org:6710 --server-fingerprint sha256:3f1c...
 bosun agent --data /tmp/a1 --server 127.0.0.1:16720 --hostname demo-agent-1`,
 	ExitStatus: `0  stopped cleanly
@@ -31,6 +36,8 @@ type agentOptions struct {
 	RootFingerprint   string
 	Hostname          string
 	Interval          time.Duration
+	RunInterval       time.Duration
+	RootPrefix        string
 }
 
 func (o *agentOptions) AddFlags(fs *pflag.FlagSet) {
@@ -40,6 +47,9 @@ func (o *agentOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.RootFingerprint, "root-fingerprint", "", "key fingerprint of the root, which signs policies (sha256:...); empty: pinned on first use")
 	fs.StringVar(&o.Hostname, "hostname", "", "host name to report (default: the machine's)")
 	fs.DurationVar(&o.Interval, "interval", 5*time.Minute, "how often to get in touch with the policy server")
+	fs.DurationVar(&o.RunInterval, "run-interval", 0, "run the policy this often instead of the policy's run interval (tests and trials)")
+	fs.StringVar(&o.RootPrefix, "root-prefix", "", "act on files under this directory instead of / (tests only)")
+	_ = fs.MarkHidden("root-prefix")
 	o.logOptions.AddFlags(fs)
 }
 
@@ -56,7 +66,7 @@ func (o *agentOptions) Run(ctx context.Context, env *cli.Env, args []string) err
 	}
 	a, err := agent.New(agent.Config{
 		DataDir: o.Data, Server: o.Server, ServerFingerprint: o.ServerFingerprint, RootFingerprint: o.RootFingerprint, Hostname: o.Hostname,
-		Interval: o.Interval, SoftwareVersion: version, Logger: log,
+		Interval: o.Interval, RunInterval: o.RunInterval, ApplyPrefix: o.RootPrefix, SoftwareVersion: version, Logger: log,
 	})
 	if err != nil {
 		return err

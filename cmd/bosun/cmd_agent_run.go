@@ -149,7 +149,7 @@ func (o *agentRunOptions) runPolicy(ctx context.Context, env *cli.Env, log *slog
 	if err != nil {
 		return nil, "", &exitError{runExitCannotRun, err}
 	}
-	a, err := agent.New(agent.Config{DataDir: o.Data, Server: server, Hostname: o.Hostname, RootPrefix: o.RootPrefix,
+	a, err := agent.New(agent.Config{DataDir: o.Data, Server: server, Hostname: o.Hostname, ApplyPrefix: o.RootPrefix,
 		SoftwareVersion: version, Logger: log})
 	if err != nil {
 		return nil, "", &exitError{runExitCannotRun, err}
@@ -212,7 +212,7 @@ func (o *agentRunOptions) runTechnique(ctx context.Context, log *slog.Logger) (*
 	if hostname == "" {
 		hostname, _ = os.Hostname()
 	}
-	return agent.Apply(ctx, p, agent.ApplyOptions{NodeID: p.NodeID, Hostname: hostname, DataDir: state, RootPrefix: o.RootPrefix,
+	return agent.Apply(ctx, p, agent.ApplyOptions{NodeID: p.NodeID, Hostname: hostname, DataDir: state, RootPrefix: o.RootPrefix, FactsRoot: "/",
 		ForceAudit: agent.ForceAudit(o.Data), Logger: log}), nil
 }
 
