@@ -35,6 +35,7 @@ demo: build
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 	$(MAKE) -s build && ./bench/inventory.sh
+	./bench/agent_run.sh
 
 # Each fuzz target for FUZZTIME (default 30s).
 FUZZTIME ?= 30s
