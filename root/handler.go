@@ -40,6 +40,10 @@ func (h *handler) ServeExchange(ctx context.Context, peer mesh.Peer, req wire.Me
 		_, err := h.root.ingestUpload(m, &peer)
 		h.logIngest(peer, nil, err)
 		return ingestAck(err)
+	case *wire.Report:
+		err := h.root.ingestReport(m, &peer)
+		h.logReport(peer, nil, err)
+		return reportAck(err)
 	case *wire.StatusRequest:
 		reply, err := h.root.nodeStatus(m, &peer)
 		if err != nil {
@@ -135,6 +139,16 @@ func (h *handler) forward(peer mesh.Peer, f *wire.Forward) wire.Message {
 				ack.Seq = done
 				return ack
 			}
+		case *wire.Report:
+			if relay.Status != api.StatusAccepted {
+				return &wire.Ack{Status: wire.AckRetryLater, Reason: fmt.Sprintf("relay %s is %s; only enrolments and inventories pass until it is accepted", peer.NodeID, relay.Status), Seq: done}
+			}
+			err := h.root.ingestReport(m, nil)
+			h.logReport(peer, it.Path, err)
+			if ack := reportAck(err); ack.Status == wire.AckRetryLater {
+				ack.Seq = done
+				return ack
+			}
 		default:
 			if relay.Status != api.StatusAccepted {
 				return &wire.Ack{Status: wire.AckRetryLater, Reason: fmt.Sprintf("relay %s is %s; only enrolments and inventories pass until it is accepted", peer.NodeID, relay.Status), Seq: done}
@@ -149,6 +163,12 @@ func (h *handler) forward(peer mesh.Peer, f *wire.Forward) wire.Message {
 func (h *handler) logIngest(peer mesh.Peer, path []string, err error) {
 	if err != nil {
 		h.log.Warn("inventory not taken", "peer", peer.NodeID, "addr", peer.Addr, "path", path, "err", err)
+	}
+}
+
+func (h *handler) logReport(peer mesh.Peer, path []string, err error) {
+	if err != nil {
+		h.log.Warn("report not taken", "peer", peer.NodeID, "addr", peer.Addr, "path", path, "err", err)
 	}
 }
 

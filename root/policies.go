@@ -44,6 +44,10 @@ type policies struct {
 	compiler *policy.Compiler
 	gen      api.GenerationStatus
 	genMu    sync.Mutex
+	// stored and removed, if set, hear of every policy stored and every node whose
+	// policy was removed (compliance follows them); called with mu held.
+	stored  func(*wire.AppliedPolicy)
+	removed func(nodeID string)
 }
 
 // Event is one change to the model or to a node's status, as the event log keeps it.
@@ -201,6 +205,9 @@ func (p *policies) storePolicy(ap *wire.AppliedPolicy) error {
 		return fmt.Errorf("store policy of %s: %w", ap.NodeID, err)
 	}
 	p.log.Debug("policy stored", "node", ap.NodeID, "config_id", ap.ConfigID)
+	if p.stored != nil {
+		p.stored(ap)
+	}
 	return nil
 }
 
@@ -271,6 +278,9 @@ func (p *policies) nodeChanged(id string) {
 		}
 		if err := p.db.Bucket(bucketPrevious).Delete(id); err != nil && !errors.Is(err, store.ErrNotFound) {
 			p.log.Warn("policy removal failed", "node", id, "err", err)
+		}
+		if p.removed != nil {
+			p.removed(id)
 		}
 		return
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bosun-io/bosun/mesh"
 	"github.com/bosun-io/bosun/root/api"
+	"github.com/bosun-io/bosun/root/compliance"
 	"github.com/bosun-io/bosun/store"
 	"github.com/bosun-io/bosun/wire"
 )
@@ -40,6 +41,17 @@ type Config struct {
 	// InventoryWatchInterval is how often the drop directory (<data>/inventories) is
 	// scanned. Default 1 s; negative: the watcher starts stopped (the API starts it).
 	InventoryWatchInterval time.Duration
+
+	// LogDir holds the drift log, non-compliant-reports.log. Default <data>/log.
+	LogDir string
+	// HooksDir holds the operator's drift hooks: the executables of <hooks>/<event kind>/
+	// (repaired, non-compliant, error) run for each such result. Default <data>/hooks.
+	HooksDir string
+	// CVEFeed is a CVE feed file (format: compliance.Feed); when set, node scores have a
+	// vulnerability sub-score. Default none.
+	CVEFeed string
+	// ComplianceSampleInterval is how often compliance history is sampled. Default 5 min.
+	ComplianceSampleInterval time.Duration
 }
 
 func (c *Config) fillDefaults() {
@@ -61,6 +73,15 @@ func (c *Config) fillDefaults() {
 	if c.InventoryHistory == 0 {
 		c.InventoryHistory = 10
 	}
+	if c.LogDir == "" && c.DataDir != "" {
+		c.LogDir = filepath.Join(c.DataDir, "log")
+	}
+	if c.HooksDir == "" && c.DataDir != "" {
+		c.HooksDir = filepath.Join(c.DataDir, "hooks")
+	}
+	if c.ComplianceSampleInterval <= 0 {
+		c.ComplianceSampleInterval = compliance.HistoryStep
+	}
 }
 
 // storeMaintenance is how often the store reclaims the space of overwritten values.
@@ -76,6 +97,8 @@ type Root struct {
 	inv     *inventories
 	ingestQ *ingestQueue
 	pol     *policies
+	rep     *reports
+	scores  *scores
 	watch   *watcher
 	handler *handler
 	quic    *mesh.Server
@@ -125,6 +148,11 @@ func New(cfg Config) (*Root, error) {
 	}
 	// A node accepted, refused or deleted, or a new inventory, changes what the node must do.
 	r.reg.changed = r.pol.nodeChanged
+	if r.rep, err = newReports(cfg, db, r.reg, r.pol, r.log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	r.scores = newScores(cfg.CVEFeed, r.inv, r.log)
 
 	r.handler = &handler{root: r, reg: r.reg, hello: wire.NewHello(wire.RoleRoot, id.NodeID, cfg.SoftwareVersion), log: r.log}
 	r.quic, err = mesh.Listen(mesh.ServerConfig{
@@ -150,7 +178,7 @@ func New(cfg Config) (*Root, error) {
 			Tokens:   &tokens{kv: db.Bucket(bucketTokens), now: cfg.Now},
 			Status:   r.status,
 			Logger:   r.log,
-			Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.inventoryRoutes},
+			Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.inventoryRoutes, r.complianceRoutes},
 		}),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
@@ -214,6 +242,11 @@ func (r *Root) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		r.db.Maintain(ctx, storeMaintenance)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.rep.run(ctx)
 	}()
 	go func() {
 		defer wg.Done()
