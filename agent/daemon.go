@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 	"time"
 
 	"github.com/bosun-io/bosun/agent/host"
@@ -98,6 +99,9 @@ func (a *Agent) scheduledRun(ctx context.Context) {
 		return
 	}
 	_, err := a.RunOnce(ctx, RunOptions{})
+	// An agent is idle almost all the time: give the run's garbage (and the inventory's,
+	// when one was collected since) back to the OS now rather than over the next minutes.
+	defer debug.FreeOSMemory()
 	switch {
 	case errors.Is(err, ErrNoPolicy):
 		a.log.Debug("no run: no policy yet", "err", err)
