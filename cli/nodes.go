@@ -16,6 +16,7 @@ func Commands() []*Command {
 		nodesPropertiesCommand, nodesSettingsCommand}
 	cmds = append(cmds, airgapCommands()...)
 	cmds = append(cmds, inventorySoftwareCommand, inventoryDiffCommand)
+	cmds = append(cmds, complianceCommands()...)
 	return append(cmds, modelCommands()...)
 }
 

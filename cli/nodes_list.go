@@ -76,7 +76,24 @@ func (o *nodesListOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 // defaultColumns are the table's columns when --columns is not given.
-var defaultColumns = []string{"id", "hostname", "os", "role", "status", "policy_server", "last_seen"}
+var defaultColumns = []string{"id", "hostname", "os", "role", "status", "policy_server", "last_seen", "compliance", "score"}
+
+// complianceColumns are the columns compliance answers (GET /api/v1/compliance/nodes):
+// compliance sorts as a number, score as its letter.
+var complianceColumns = map[string]func(n *api.ComplianceNode) any{
+	"compliance": func(n *api.ComplianceNode) any {
+		if n == nil || n.Compliance == nil {
+			return nil
+		}
+		return *n.Compliance
+	},
+	"score": func(n *api.ComplianceNode) any {
+		if n == nil || n.Score.Score == "" || n.Score.Score == "-" {
+			return nil
+		}
+		return n.Score.Score
+	},
+}
 
 // nodeColumns are the columns a node's own record answers, with how to print them.
 var nodeColumns = map[string]func(n api.Node, now time.Time) string{
@@ -123,7 +140,12 @@ func (o *nodesListOptions) Run(ctx context.Context, env *Env, args []string) err
 		}
 	}
 	var fields []string // columns the inventory answers
+	withCompliance := complianceColumns[strings.TrimPrefix(o.Sort, "-")] != nil
 	for _, c := range columns {
+		if _, ok := complianceColumns[c]; ok {
+			withCompliance = true
+			continue
+		}
 		if _, ok := nodeColumns[c]; ok {
 			continue
 		}
@@ -136,7 +158,7 @@ func (o *nodesListOptions) Run(ctx context.Context, env *Env, args []string) err
 	sortIdx := -1
 	if o.Sort != "" {
 		if sortIdx = slices.Index(columns, sortCol); sortIdx < 0 {
-			if _, ok := nodeColumns[sortCol]; !ok {
+			if _, ok := nodeColumns[sortCol]; !ok && complianceColumns[sortCol] == nil {
 				if _, err := api.ResolveField(sortCol); err != nil {
 					return Usagef("--sort: %v", err)
 				}
@@ -184,6 +206,17 @@ func (o *nodesListOptions) Run(ctx context.Context, env *Env, args []string) err
 	}
 	rows = kept
 
+	comp := map[string]*api.ComplianceNode{}
+	if withCompliance {
+		l, err := c.ComplianceNodes(ctx)
+		if err != nil && len(o.Columns) > 0 {
+			fmt.Fprintf(env.Stderr, "compliance not shown: %v\n", err)
+		}
+		for i := range l.Nodes {
+			comp[l.Nodes[i].NodeID] = &l.Nodes[i]
+		}
+	}
+
 	// People know relays by name; the id stays in --json.
 	names := make(map[string]string, len(rows))
 	for _, r := range rows {
@@ -194,6 +227,12 @@ func (o *nodesListOptions) Run(ctx context.Context, env *Env, args []string) err
 		fi := 0
 		var raws []any
 		for _, col := range columns {
+			if f, ok := complianceColumns[col]; ok {
+				v := f(comp[r.node.ID])
+				r.cells = append(r.cells, complianceCell(v))
+				raws = append(raws, v)
+				continue
+			}
 			if f, ok := nodeColumns[col]; ok {
 				n := r.node
 				if col == "policy_server" {
@@ -211,7 +250,9 @@ func (o *nodesListOptions) Run(ctx context.Context, env *Env, args []string) err
 			raws = append(raws, v)
 		}
 		if o.Sort != "" && sortIdx < 0 {
-			if _, ok := nodeColumns[sortCol]; ok {
+			if f, ok := complianceColumns[sortCol]; ok {
+				raws = append(raws, f(comp[r.node.ID]))
+			} else if _, ok := nodeColumns[sortCol]; ok {
 				raws = append(raws, nodeSortValue(r.node, sortCol))
 			} else {
 				raws = append(raws, r.raw[fi])
@@ -285,6 +326,17 @@ func nodeSortValue(n api.Node, col string) any {
 		return nil
 	}
 	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// complianceCell prints a compliance column: a percentage or a score letter.
+func complianceCell(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return "-"
+	case float64:
+		return fmt.Sprintf("%.2f %%", t)
+	}
+	return fmt.Sprint(v)
 }
 
 // sizeFields are inventory fields in bytes, printed with binary units.
