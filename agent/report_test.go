@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -193,4 +194,46 @@ func TestForegroundRunBesideDaemon(t *testing.T) {
 		return
 	}
 	t.Errorf("outbox not emptied or report not taken: %v", s.taken())
+}
+
+// TestReportingModes: changes-only sends only what is not a success, and an empty report
+// (the heartbeat) every HeartbeatRuns runs; disabled sends nothing.
+func TestReportingModes(t *testing.T) {
+	s := startReportServer(t)
+	s.set(wire.AckOK)
+	a, err := New(Config{DataDir: filepath.Join(t.TempDir(), "agent"), Server: s.addr, Hostname: "node1", Interval: time.Hour, ApplyPrefix: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	p := testPolicy(fileComp("/motd", "hello", wire.ModeEnforce, ""), fileComp("/other", "x", wire.ModeEnforce, ""))
+	p.ReportingMode, p.HeartbeatRuns = wire.ReportingChangesOnly, 2
+	holdPolicy(t, a, p)
+	var reported []uint64
+	for range 4 {
+		res, err := a.RunOnce(context.Background(), RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reported = append(reported, res.RunID)
+	}
+	// Run 1 repaired both files; runs 2 to 4 found everything as wanted: a heartbeat at run 3.
+	if want := []uint64{1, 0, 3, 0}; !slices.Equal(reported, want) {
+		t.Errorf("run ids reported: got %v, want %v", reported, want)
+	}
+	if _, err := a.SendReports(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.bodies) != 2 || len(s.bodies[0].Results) != 2 || len(s.bodies[1].Results) != 0 {
+		t.Errorf("got reports %+v, want the repairs then an empty heartbeat", s.bodies)
+	}
+
+	p.ReportingMode = wire.ReportingDisabled
+	holdPolicy(t, a, p)
+	if res, err := a.RunOnce(context.Background(), RunOptions{}); err != nil || res.RunID != 0 {
+		t.Errorf("reporting disabled: got run id %d, err %v; want not reported", res.RunID, err)
+	}
+	if d := a.openedSpool().Stats().Depth; d != 0 {
+		t.Errorf("reporting disabled: %d reports spooled", d)
+	}
 }

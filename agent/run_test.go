@@ -142,3 +142,20 @@ func TestNextRun(t *testing.T) {
 		t.Errorf("two nodes got the same slot in an hour (possible, but not with these ids)")
 	}
 }
+
+// TestApplyTimeout: a method that outlives its timeout is an error of its component; the
+// next one runs.
+func TestApplyTimeout(t *testing.T) {
+	root := t.TempDir()
+	p := testPolicy(
+		wire.Component{Name: "slow", Method: "command_execution", Params: []wire.Param{{Name: "command", Value: "sleep 5"}}},
+		fileComp("/after", "ran", wire.ModeEnforce, ""),
+	)
+	r := Apply(context.Background(), p, ApplyOptions{NodeID: "node-1", RootPrefix: root, Timeout: 200 * time.Millisecond})
+	if r.Items[0].Status != wire.StatusError || r.Items[1].Status != wire.StatusRepaired {
+		t.Errorf("got %v (%s) and %v, want error then repaired", r.Items[0].Status, r.Items[0].Message, r.Items[1].Status)
+	}
+	if !strings.Contains(r.Items[0].Message, "did not finish") && !strings.Contains(r.Items[0].Message, "timeout") {
+		t.Errorf("slow command: got message %q, want it to name the timeout", r.Items[0].Message)
+	}
+}
