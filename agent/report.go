@@ -37,6 +37,8 @@ const (
 var (
 	// ErrRunBusy means another run holds the run lock.
 	ErrRunBusy = errors.New("another run is in progress")
+	// ErrSpoolHeld means another process (the daemon) holds the spool and sends it.
+	ErrSpoolHeld = errors.New("another process holds the spool")
 )
 
 // runLockWait bounds how long a run waits for another one to finish.
@@ -282,6 +284,9 @@ func (a *Agent) drainOutbox(sp *store.Spool) error {
 func (a *Agent) SendReports(ctx context.Context) (int, error) {
 	sp, err := a.spool()
 	if err != nil {
+		if lockHeld(err) {
+			return 0, fmt.Errorf("%w: %v", ErrSpoolHeld, err)
+		}
 		return 0, err
 	}
 	if err := a.drainOutbox(sp); err != nil {

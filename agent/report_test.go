@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -186,6 +187,9 @@ func TestForegroundRunBesideDaemon(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(filepath.Join(dir, outboxDir)); len(ents) != 1 {
 		t.Fatalf("outbox holds %d files, want 1", len(ents))
+	}
+	if _, err := fg.SendReports(context.Background()); !errors.Is(err, ErrSpoolHeld) {
+		t.Errorf("sending from beside the daemon: got %v, want ErrSpoolHeld", err)
 	}
 	if n, err := daemon.SendReports(context.Background()); err != nil || n != 1 {
 		t.Fatalf("daemon sent %d, err %v; want 1", n, err)

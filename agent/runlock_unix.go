@@ -11,6 +11,9 @@ import (
 	"time"
 )
 
+// lockHeld reports whether err is a flock held by another process.
+func lockHeld(err error) bool { return errors.Is(err, syscall.EWOULDBLOCK) }
+
 // lockRun takes the exclusive run lock at path, waiting up to wait for a run in another
 // process (or goroutine) to release it. The lock dies with the process, so a crashed run
 // never blocks the next one.

@@ -185,7 +185,7 @@ func (o *agentRunOptions) runPolicy(ctx context.Context, env *cli.Env, log *slog
 			switch {
 			case err == nil && n > 0:
 				note = fmt.Sprintf("report of run %d sent", res.RunID)
-			case err != nil && strings.Contains(err.Error(), "lock"):
+			case errors.Is(err, agent.ErrSpoolHeld):
 				note += "; the daemon sends it"
 			case err != nil:
 				note += "; not sent yet: " + err.Error()
