@@ -20,6 +20,10 @@ type RelayStatsBody struct {
 	UpstreamSince  time.Time // when the upstream last changed state
 	UpstreamError  string    // why it is down
 	CachedPolicies uint64
+	// Zone, GossipAddr and QUICAddr tell the root where the relay's zone can reach it.
+	Zone       string
+	GossipAddr string
+	QUICAddr   string
 }
 
 const relayStatsDomain = "relay-stats"
@@ -55,6 +59,9 @@ func NewRelayStats(body RelayStatsBody, key ed25519.PrivateKey) *RelayStats {
 	b = appendTime(b, body.UpstreamSince)
 	b = appendString(b, body.UpstreamError)
 	b = appendUvarint(b, body.CachedPolicies)
+	b = appendString(b, body.Zone)
+	b = appendString(b, body.GossipAddr)
+	b = appendString(b, body.QUICAddr)
 	return &RelayStats{Signed: Sign(relayStatsDomain, b, key)}
 }
 
@@ -74,6 +81,9 @@ func (s *RelayStats) Peek() (RelayStatsBody, error) {
 		UpstreamSince:  d.time("upstream since"),
 		UpstreamError:  d.string("upstream error", maxReasonLen),
 		CachedPolicies: d.uvarint("cached policies"),
+		Zone:           d.string("zone", maxNameLen),
+		GossipAddr:     d.string("gossip address", maxNameLen),
+		QUICAddr:       d.string("quic address", maxNameLen),
 	}
 	if d.err == nil && body.RelayID == "" {
 		d.fail("relay stats name no relay")

@@ -70,6 +70,8 @@ type StatusReply struct {
 	// RootKey is the root's public key, which signs applied policies. A node pins it at
 	// first sight unless its operator gave the root's fingerprint.
 	RootKey ed25519.PublicKey
+	// Mesh, for accepted nodes, says how to gossip and which relays to fail over to.
+	Mesh *MeshConfig
 }
 
 func (*StatusReply) Type() Type { return TypeStatusReply }
@@ -80,7 +82,11 @@ func (s *StatusReply) AppendBinary(b []byte) ([]byte, error) {
 	b = appendTime(b, s.InventoryTime)
 	b = appendString(b, s.ConfigID)
 	b = appendTime(b, s.ServerTime)
-	return appendBytes(b, s.RootKey), nil
+	b = appendBytes(b, s.RootKey)
+	if s.Mesh != nil {
+		b = s.Mesh.Signed.append(b)
+	}
+	return b, nil
 }
 
 func (s *StatusReply) UnmarshalBinary(p []byte) error {
@@ -92,6 +98,10 @@ func (s *StatusReply) UnmarshalBinary(p []byte) error {
 		ConfigID:      d.string("config id", maxIDLen),
 		ServerTime:    d.time("server time"),
 		RootKey:       cloneBytes(d.bytes("root key", maxKeyLen)),
+	}
+	if d.more() {
+		s.Mesh = new(MeshConfig)
+		s.Mesh.Signed.decode(&d, 1<<20)
 	}
 	return d.err
 }

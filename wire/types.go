@@ -22,6 +22,7 @@ const (
 	TypeBundleHeader  Type = 13 // starts an air-gap bundle file
 	TypeBundleTrailer Type = 14 // ends it with its signature
 	TypeRelayStats    Type = 15 // a relay tells the root how its queue and uplink fare
+	TypeMembership    Type = 16 // a relay tells the root who is alive in its zone
 )
 
 var typeNames = map[Type]string{
@@ -40,6 +41,7 @@ var typeNames = map[Type]string{
 	TypeBundleHeader:  "bundle-header",
 	TypeBundleTrailer: "bundle-trailer",
 	TypeRelayStats:    "relay-stats",
+	TypeMembership:    "membership",
 }
 
 func (t Type) String() string {

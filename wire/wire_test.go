@@ -29,7 +29,12 @@ func sampleMessages() []Message {
 	report, _ := NewReport(ReportBody{NodeID: "0b5f6c1e-4c36-4b6f-9a3e-2f1d0c9b8a7e", ConfigID: "c0ffee", RunID: 7,
 		Start: testTime, End: testTime.Add(1500 * time.Millisecond), ReportingMode: ReportingFull,
 		Results: []ComponentResult{{Index: 0, Status: StatusSuccess}, {Index: 3, Status: StatusAuditNonCompliant, Message: "/etc/motd differs"}}}, testKey)
+	mesh := NewMeshConfig(MeshConfigBody{NodeID: "n1", Time: testTime, Keys: [][]byte{bytes.Repeat([]byte{1}, 32)}, Zone: "paris",
+		ZoneSeeds: []string{"10.0.0.1:6712"}, Relays: []ZoneRelay{{NodeID: "r1", QUICAddr: "10.0.0.1:6710", Key: testKey.Public().(ed25519.PublicKey)}}}, testKey)
 	return []Message{
+		NewMembership(MembershipBody{RelayID: "r1", Zone: "paris", Time: testTime, Full: true,
+			Members: []MemberReport{{NodeID: "n1", State: 1, Since: testTime}, {NodeID: "n2", State: 3, Since: testTime}}}, testKey),
+		&StatusReply{NodeStatus: "accepted", ServerTime: testTime, RootKey: testKey.Public().(ed25519.PublicKey), Mesh: mesh},
 		NewRelayStats(RelayStatsBody{RelayID: "relay-a", Time: testTime, QueueDepth: 12, QueueBytes: 4096, OldestQueued: testTime,
 			BytesSent: 1 << 20, UpstreamUp: false, UpstreamSince: testTime, UpstreamError: "connection refused"}, testKey),
 		report,
@@ -228,6 +233,12 @@ func FuzzReadMessage(f *testing.F) {
 			_, _ = m.Peek()
 		case *RelayStats:
 			_, _ = m.Peek()
+		case *Membership:
+			_, _ = m.Peek()
+		case *StatusReply:
+			if m.Mesh != nil {
+				_, _ = m.Mesh.Open(testKey.Public().(ed25519.PublicKey))
+			}
 		}
 		if fw, ok := m.(*Forward); ok {
 			for i := range fw.Items {
@@ -269,6 +280,23 @@ func TestLargeFrameReadAsItArrives(t *testing.T) {
 		if !errors.Is(err, ErrMalformed) || !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Errorf("%v cut short: got %v", m.Type(), err)
 		}
+	}
+}
+
+func TestMeshConfig(t *testing.T) {
+	var reply *StatusReply
+	for _, m := range sampleMessages() {
+		if r, ok := m.(*StatusReply); ok && r.Mesh != nil {
+			reply = r
+		}
+	}
+	body, err := reply.Mesh.Open(testKey.Public().(ed25519.PublicKey))
+	if err != nil || body.Zone != "paris" || len(body.Keys) != 1 || len(body.Relays) != 1 || body.Relays[0].QUICAddr != "10.0.0.1:6710" {
+		t.Fatalf("got %+v, %v", body, err)
+	}
+	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
+	if _, err := reply.Mesh.Open(other.Public().(ed25519.PublicKey)); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("a mesh config not signed by the root: got %v", err)
 	}
 }
 
