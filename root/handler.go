@@ -35,7 +35,15 @@ func (h *handler) ServeExchange(ctx context.Context, peer mesh.Peer, req wire.Me
 	case *wire.Enrol:
 		return h.enrolDirect(peer, m)
 	case *wire.Forward:
-		return h.forward(peer, m)
+		ack := h.forward(peer, m)
+		// The reports of the batch become durable together, before the acknowledgement.
+		if err := h.root.rep.flush(); err != nil {
+			h.log.Error("forwarded reports not stored", "peer", peer.NodeID, "err", err)
+			// Nothing of the batch is acknowledged; the reports the engine took already will be
+			// refused as replays when resent, and count from memory until the root restarts.
+			return &wire.Ack{Status: wire.AckRetryLater, Reason: err.Error(), RetryAfter: queueRetryAfter}
+		}
+		return ack
 	case *wire.InventoryUpload:
 		_, err := h.root.ingestUpload(m, &peer)
 		h.logIngest(peer, nil, err)
@@ -143,7 +151,7 @@ func (h *handler) forward(peer mesh.Peer, f *wire.Forward) wire.Message {
 			if relay.Status != api.StatusAccepted {
 				return &wire.Ack{Status: wire.AckRetryLater, Reason: fmt.Sprintf("relay %s is %s; only enrolments and inventories pass until it is accepted", peer.NodeID, relay.Status), Seq: done}
 			}
-			err := h.root.ingestReport(m, nil)
+			err := h.root.takeReport(m, nil)
 			h.logReport(peer, it.Path, err)
 			if ack := reportAck(err); ack.Status == wire.AckRetryLater {
 				ack.Seq = done

@@ -68,6 +68,13 @@ type reports struct {
 	driftMu sync.Mutex
 	drift   *os.File
 
+	// pending holds the writes of reports taken but not yet durable; flush commits them
+	// in one transaction, before the sender's acknowledgement.
+	pendMu  sync.Mutex
+	pending []pendingPut
+	// flushMu makes a flush wait for one in progress, which may hold its writes.
+	flushMu sync.Mutex
+
 	histMu   sync.Mutex
 	lastRule map[string]compliance.Counts
 	lastNode map[string]compliance.Counts
@@ -135,8 +142,54 @@ func (c *reports) load(pol *policies) error {
 	return nil
 }
 
-// ingestReport takes a run report a node signed, sent directly or through relays.
+type pendingPut struct {
+	bucket, key string
+	value       []byte
+}
+
+func (c *reports) defer_(bucket, key string, value []byte) {
+	c.pendMu.Lock()
+	c.pending = append(c.pending, pendingPut{bucket, key, value})
+	c.pendMu.Unlock()
+}
+
+// flush makes the writes of the reports taken so far durable, in one transaction per
+// opsPerTxn writes: a relay's batch of reports costs one sync, not one per report.
+func (c *reports) flush() error {
+	c.flushMu.Lock()
+	defer c.flushMu.Unlock()
+	c.pendMu.Lock()
+	batch := c.pending
+	c.pending = nil
+	c.pendMu.Unlock()
+	for i := 0; i < len(batch); i += opsPerTxn {
+		part := batch[i:min(i+opsPerTxn, len(batch))]
+		err := c.db.Update(func(tx *store.Txn) error {
+			for _, p := range part {
+				if err := tx.Put(p.bucket, p.key, p.value); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("store %d report records: %w", len(batch)-i, err)
+		}
+	}
+	return nil
+}
+
+// ingestReport takes a run report a node signed and makes it durable.
 func (r *Root) ingestReport(m *wire.Report, direct *mesh.Peer) error {
+	if err := r.takeReport(m, direct); err != nil {
+		return err
+	}
+	return r.rep.flush()
+}
+
+// takeReport takes a run report a node signed, sent directly or through relays; what it
+// stores is durable after the next flush.
+func (r *Root) takeReport(m *wire.Report, direct *mesh.Peer) error {
 	c := r.rep
 	body, err := m.Peek()
 	if err != nil {
@@ -166,9 +219,7 @@ func (r *Root) ingestReport(m *wire.Report, direct *mesh.Peer) error {
 		return reportRefused("node %s has no applied policy yet", body.NodeID)
 	}
 	v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(m.Signed.Body)), uint64(now.UnixNano()))
-	if err := c.db.Bucket(bucketRuns).Put(body.NodeID, append(v, m.Signed.Body...)); err != nil {
-		return fmt.Errorf("store run %d of %s: %w", body.RunID, body.NodeID, err)
-	}
+	c.defer_(bucketRuns, body.NodeID, append(v, m.Signed.Body...))
 	out, err := c.eng.Ingest(&body, now)
 	if err != nil {
 		return reportRefused("%v", err)
@@ -206,8 +257,11 @@ func (c *reports) recordChanges(body *wire.ReportBody, changes []compliance.Chan
 	c.seq++
 	seq := c.seq
 	c.histMu.Unlock()
-	err := c.db.Update(func(tx *store.Txn) error {
-		for k, ch := range changes {
+	for k, ch := range changes {
+		if k >= opsPerTxn {
+			break // a run that changes more than this logs the first ones
+		}
+		{
 			sc := stateChange{Time: now.UTC(), NodeID: body.NodeID, RunID: body.RunID, ComponentIndex: ch.Index, From: ch.From.String(), To: ch.To.String()}
 			if ch.Index < len(d.Components) {
 				comp := d.Components[ch.Index]
@@ -215,20 +269,11 @@ func (c *reports) recordChanges(body *wire.ReportBody, changes []compliance.Chan
 			}
 			b, err := json.Marshal(sc)
 			if err != nil {
-				return err
+				continue
 			}
 			key := fmt.Sprintf("%s/%020d/%06d", body.NodeID, now.UnixNano(), (int(seq)*1000+k)%1000000)
-			if err := tx.Put(bucketChanges, key, b); err != nil {
-				return err
-			}
-			if k+1 >= opsPerTxn {
-				break // a run that changes more than this logs the first ones
-			}
+			c.defer_(bucketChanges, key, b)
 		}
-		return nil
-	})
-	if err != nil {
-		c.log.Warn("compliance changes not recorded", "node", body.NodeID, "err", err)
 	}
 }
 
