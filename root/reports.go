@@ -64,6 +64,9 @@ type reports struct {
 	logDir   string
 	interval time.Duration // history sampling
 	hooks    *hooks
+	// graceOf reads the grace period of the settings, which sample passes on to the engine.
+	graceOf func() time.Duration
+	grace   time.Duration
 
 	driftMu sync.Mutex
 	drift   *os.File
@@ -82,8 +85,10 @@ type reports struct {
 }
 
 func newReports(cfg Config, db *store.DB, reg *registry, pol *policies, log *slog.Logger) (*reports, error) {
-	grace := time.Duration(pol.snapshot().Settings.WithDefaults().Grace)
+	graceOf := func() time.Duration { return time.Duration(pol.snapshot().Settings.WithDefaults().Grace) }
+	grace := graceOf()
 	c := &reports{
+		graceOf: graceOf, grace: grace,
 		eng: compliance.New(compliance.Config{Grace: grace}),
 		db:  db, reg: reg, log: log, now: cfg.Now, logDir: cfg.LogDir, interval: cfg.ComplianceSampleInterval,
 		hooks:    &hooks{dir: cfg.HooksDir, log: log, queue: make(chan hookJob, hookQueue)},
@@ -474,6 +479,10 @@ func (c *reports) run(ctx context.Context) {
 // last point, and logs the nodes that time alone moved (applying → no answer, ...).
 func (c *reports) sample() {
 	now := c.now()
+	if g := c.graceOf(); g != c.grace {
+		c.grace = g
+		c.eng.SetGrace(g)
+	}
 	for _, t := range c.eng.Advance(now) {
 		c.log.Info("node compliance changed", "node", t.NodeID, "from", t.From, "to", t.To)
 		b, _ := json.Marshal(stateChange{Time: now.UTC(), NodeID: t.NodeID, ComponentIndex: -1, From: t.From.String(), To: t.To.String()})
