@@ -83,7 +83,10 @@ func TestReports(t *testing.T) {
 	}
 	logDir := filepath.Join(dir, "log")
 	var dataDir string
-	r := startRootWith(t, func(c *Config) { c.HooksDir, c.LogDir, dataDir = hooks, logDir, c.DataDir })
+	r := startRootWith(t, func(c *Config) {
+		c.HooksDir, c.LogDir, dataDir = hooks, logDir, c.DataDir
+		c.ComplianceSampleInterval = 50 * time.Millisecond
+	})
 	ctx := context.Background()
 	if _, err := r.api.Apply(ctx, api.ApplyRequest{Files: []api.File{{Name: "m.yml", Content: reportsModel}}}); err != nil {
 		t.Fatal(err)
@@ -196,7 +199,18 @@ func TestReports(t *testing.T) {
 	if err != nil || len(h.Changes) == 0 {
 		t.Errorf("node history: got %+v, %v", h, err)
 	}
-	_ = dataDir
+	eventually(t, 10*time.Second, "a history point of rule r-base", func() bool {
+		h, err := r.api.ComplianceHistory(ctx, "rules", "r-base", time.Time{})
+		for _, p := range h.Points {
+			if p.Total > 0 && p.Compliance != nil {
+				return err == nil
+			}
+		}
+		return false
+	})
+	if _, err := os.Stat(filepath.Join(dataDir, "log")); err == nil {
+		t.Errorf("the drift log went to <data>/log despite LogDir")
+	}
 }
 
 // TestReportsSurviveRestart: the latest runs come back after a restart.
