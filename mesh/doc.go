@@ -66,6 +66,7 @@
 // [MemberSuspect] is set when this member's own probe fails (read from memberlist's log
 // line) and cleared when the suspect answers a probe or outlives memberlist's longest
 // suspicion; its leave message looks like a death to other members, so a leaving member
-// first flags itself in its meta. memberlist starts goroutines it does not join; they end
+// also sends every member a notice of its own, which turns a death into a departure in
+// whichever order the two arrive. memberlist starts goroutines it does not join; they end
 // with its sockets when [Pool.Close] shuts it down.
 package mesh

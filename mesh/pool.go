@@ -30,7 +30,7 @@ const DefaultGossipPort = 6712
 const (
 	DefaultEventBuffer = 1024
 	// MaxPoolMeta is the most application meta a member may carry: memberlist's 512-byte
-	// limit less the three bytes of bosun's own header.
+	// limit less the two bytes of bosun's own header.
 	MaxPoolMeta = memberlist.MetaMaxSize - poolMetaHeader
 	// forgetAfter is how long Members keeps showing a dead or departed member. memberlist
 	// itself forgets it sooner (GossipToTheDeadTime); the roles record states from Events.
@@ -39,8 +39,8 @@ const (
 	maxZoneLen        = 200 // the label "bosun/" + zone must fit memberlist's 255 bytes
 	maxPoolNodeIDLen  = 128
 	poolMetaVersion   = 1
-	poolMetaHeader    = 3    // version, role, flags
-	metaLeaving       = 0x01 // flag: the member is about to leave
+	poolMetaHeader    = 2 // version, role
+	poolMsgLeaving    = 1 // user message: the node id that follows is leaving
 	labelPrefix       = "bosun/"
 	suspectLogPrefix  = "Suspect "
 	suspectLogSuffix  = " has failed, no acks received"
@@ -360,7 +360,7 @@ type Pool struct {
 type poolMember struct {
 	Member
 	suspectUntil time.Time
-	leaving      bool // its last meta said it is leaving
+	leaving      bool // it announced it is leaving
 }
 
 // NewPool binds memberlist's sockets and starts it, alone in the pool until Join. It also
@@ -640,13 +640,7 @@ func (p *Pool) Leave(ctx context.Context) error {
 	if dl, ok := ctx.Deadline(); ok {
 		deadline = dl
 	}
-	// memberlist's leave message reaches the others' event delegate looking like a death
-	// (it never sets Node.State), so the member first says in its meta that it is leaving.
-	meta := encodePoolMeta(poolMeta{Role: p.cfg.Role, Flags: metaLeaving, App: p.cfg.Meta})
-	p.delegate.meta.Store(&meta)
-	if err := p.ml.UpdateNode(time.Until(deadline) / 2); err != nil {
-		p.log.Debug("gossip leaving flag not confirmed", "err", err)
-	}
+	p.announceLeave()
 	wait := time.Until(deadline)
 	if wait <= 0 {
 		return fmt.Errorf("leave pool %s: %w", p.cfg.Zone, context.DeadlineExceeded)
@@ -819,7 +813,7 @@ var (
 )
 
 func (d *poolDelegate) NodeMeta(limit int) []byte         { return *d.meta.Load() }
-func (d *poolDelegate) NotifyMsg([]byte)                  {}
+func (d *poolDelegate) NotifyMsg(b []byte)                { d.p.message(b) }
 func (d *poolDelegate) GetBroadcasts(_, _ int) [][]byte   { return nil }
 func (d *poolDelegate) LocalState(bool) []byte            { return nil }
 func (d *poolDelegate) MergeRemoteState(_ []byte, _ bool) {}
@@ -838,7 +832,6 @@ func (p *Pool) observe(n *memberlist.Node, kind EventKind) {
 	if err != nil {
 		p.log.Debug("gossip member meta unreadable", "node", n.Name, "err", err)
 	}
-	leaving := meta.Flags&metaLeaving != 0
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	m, ok := p.members[n.Name]
@@ -846,17 +839,16 @@ func (p *Pool) observe(n *memberlist.Node, kind EventKind) {
 		m = &poolMember{Member: Member{NodeID: n.Name, Local: n.Name == p.cfg.NodeID}}
 		p.members[n.Name] = m
 	}
-	wasLeaving := m.leaving
-	m.Role, m.Meta, m.leaving = meta.Role, meta.App, leaving
+	m.Role, m.Meta = meta.Role, meta.App
 	m.Addr = net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
 	state := MemberAlive
 	switch {
-	case kind == EventDead && leaving:
+	case kind == EventDead && m.leaving:
 		kind, state = EventLeave, MemberLeft
 	case kind == EventDead:
 		state = MemberDead
-	case kind == EventUpdate && leaving && !wasLeaving && ok:
-		return // the announcement of a Leave, not a change worth an event
+	case kind == EventJoin:
+		m.leaving = false // back after leaving
 	}
 	if m.State != state {
 		m.State, m.Since = state, now
@@ -893,6 +885,69 @@ func (p *Pool) answered(nodeID string) {
 	}
 }
 
+// announceLeave tells every live member, directly and best effort, that this one is
+// leaving. memberlist's own leave message reaches the others' event delegate looking just
+// like a death (it never sets Node.State), and gossip may bring it before or after this
+// notice; either order ends as "left" (see message and observe). One small UDP packet per
+// member, once.
+func (p *Pool) announceLeave() {
+	msg := encodePoolMsg(poolMsgLeaving, p.cfg.NodeID)
+	p.mu.Lock()
+	var to []memberlist.Address
+	for _, m := range p.members {
+		if !m.Local && (m.State == MemberAlive || m.State == MemberSuspect) {
+			to = append(to, memberlist.Address{Addr: m.Addr, Name: m.NodeID})
+		}
+	}
+	p.mu.Unlock()
+	for _, a := range to {
+		if err := p.ml.SendToAddress(a, msg); err != nil {
+			p.log.Debug("gossip leave notice not sent", "node", a.Name, "err", err)
+		}
+	}
+}
+
+// message handles a user message from another member.
+func (p *Pool) message(b []byte) {
+	kind, nodeID, err := decodePoolMsg(b)
+	if err != nil || kind != poolMsgLeaving {
+		p.log.Debug("gossip message ignored", "err", err)
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m, ok := p.members[nodeID]
+	if !ok || m.Local {
+		return
+	}
+	switch m.State {
+	case MemberAlive, MemberSuspect:
+		m.leaving = true
+	case MemberDead:
+		// The leave message outran this notice: the member left, it did not die.
+		m.leaving = true
+		m.State = MemberLeft
+		p.emitLocked(EventLeave, m)
+	}
+}
+
+// encodePoolMsg is a user message: its kind, then a node id.
+func encodePoolMsg(kind byte, nodeID string) []byte {
+	return append([]byte{kind}, nodeID...)
+}
+
+// decodePoolMsg reads a user message. It crosses the network, from any holder of the
+// pool key.
+func decodePoolMsg(b []byte) (byte, string, error) {
+	switch {
+	case len(b) < 2:
+		return 0, "", fmt.Errorf("gossip message of %d bytes, want at least 2", len(b))
+	case len(b) > 1+maxPoolNodeIDLen:
+		return 0, "", fmt.Errorf("gossip message of %d bytes, at most %d", len(b), 1+maxPoolNodeIDLen)
+	}
+	return b[0], string(b[1:]), nil
+}
+
 // poolLogWriter turns memberlist's log lines ("[LEVEL] memberlist: text") into slog
 // records, and reads this member's suspicions from them: memberlist has no callback for
 // a failed probe, only this line.
@@ -926,15 +981,14 @@ func (w poolLogWriter) Write(b []byte) (int, error) {
 
 // poolMeta is what bosun puts in memberlist's node meta.
 type poolMeta struct {
-	Role  wire.Role
-	Flags byte
-	App   []byte
+	Role wire.Role
+	App  []byte
 }
 
 // encodePoolMeta is the meta memberlist gossips for a member: a version byte, the role
-// byte, a flags byte, then the application meta.
+// byte, then the application meta.
 func encodePoolMeta(m poolMeta) []byte {
-	return append([]byte{poolMetaVersion, byte(m.Role), m.Flags}, m.App...)
+	return append([]byte{poolMetaVersion, byte(m.Role)}, m.App...)
 }
 
 // decodePoolMeta reads another member's meta. It crosses the network, from any holder of
@@ -948,5 +1002,5 @@ func decodePoolMeta(b []byte) (poolMeta, error) {
 	case len(b) > memberlist.MetaMaxSize:
 		return poolMeta{}, fmt.Errorf("member meta of %d bytes, at most %d", len(b), memberlist.MetaMaxSize)
 	}
-	return poolMeta{Role: wire.Role(b[1]), Flags: b[2], App: bytes.Clone(b[3:])}, nil
+	return poolMeta{Role: wire.Role(b[1]), App: bytes.Clone(b[poolMetaHeader:])}, nil
 }

@@ -149,7 +149,7 @@ func TestPoolConfigValidate(t *testing.T) {
 		{"control in zone", func(c *PoolConfig) { c.Zone = "a\nb" }, "control characters"},
 		{"no node id", func(c *PoolConfig) { c.NodeID = "" }, "NodeID is required"},
 		{"no role", func(c *PoolConfig) { c.Role = 0 }, "Role"},
-		{"big meta", func(c *PoolConfig) { c.Meta = make([]byte, MaxPoolMeta+1) }, "Meta is 510 bytes"},
+		{"big meta", func(c *PoolConfig) { c.Meta = make([]byte, MaxPoolMeta+1) }, "Meta is 511 bytes"},
 		{"largest meta", func(c *PoolConfig) { c.Meta = make([]byte, MaxPoolMeta) }, ""},
 		{"no key on LAN", func(c *PoolConfig) { c.Keyring = nil }, "without a key"},
 		{"no key on WAN", func(c *PoolConfig) { c.Keyring, c.Profile = nil, ProfileWAN }, "without a key"},
@@ -217,11 +217,11 @@ func TestPoolMeta(t *testing.T) {
 		wantErr bool
 	}{
 		{"relay with meta", encodePoolMeta(relay), relay, false},
-		{"agent leaving", encodePoolMeta(poolMeta{Role: wire.RoleAgent, Flags: metaLeaving}), poolMeta{Role: wire.RoleAgent, Flags: metaLeaving, App: []byte{}}, false},
+		{"agent", encodePoolMeta(poolMeta{Role: wire.RoleAgent}), poolMeta{Role: wire.RoleAgent, App: []byte{}}, false},
 		{"empty", nil, poolMeta{}, true},
-		{"short", []byte{poolMetaVersion, 1}, poolMeta{}, true},
-		{"other version", []byte{2, 1, 0}, poolMeta{}, true},
-		{"too long", append([]byte{poolMetaVersion, 1, 0}, make([]byte, 510)...), poolMeta{}, true},
+		{"short", []byte{poolMetaVersion}, poolMeta{}, true},
+		{"other version", []byte{2, 1}, poolMeta{}, true},
+		{"too long", append([]byte{poolMetaVersion, 1}, make([]byte, 511)...), poolMeta{}, true},
 	}
 	for _, tt := range tests {
 		got, err := decodePoolMeta(tt.in)
@@ -234,7 +234,7 @@ func TestPoolMeta(t *testing.T) {
 // FuzzDecodePoolMeta: member meta comes from any holder of the pool key.
 func FuzzDecodePoolMeta(f *testing.F) {
 	f.Add(encodePoolMeta(poolMeta{Role: wire.RoleRelay, App: []byte("10.0.0.1:6710")}))
-	f.Add(encodePoolMeta(poolMeta{Role: wire.RoleAgent, Flags: metaLeaving}))
+	f.Add(encodePoolMeta(poolMeta{Role: wire.RoleAgent}))
 	f.Add([]byte{})
 	f.Add([]byte{9, 9, 9})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -243,6 +243,22 @@ func FuzzDecodePoolMeta(f *testing.F) {
 			return
 		}
 		if again := encodePoolMeta(m); !bytes.Equal(again, b) {
+			t.Fatalf("decode then encode: got %x, want %x", again, b)
+		}
+	})
+}
+
+// FuzzDecodePoolMsg: user messages come from any holder of the pool key.
+func FuzzDecodePoolMsg(f *testing.F) {
+	f.Add(encodePoolMsg(poolMsgLeaving, "3f0c6b1e-8d4a-4c49-9a57-0d7c1b2e4f60"))
+	f.Add([]byte{poolMsgLeaving})
+	f.Add(bytes.Repeat([]byte{1}, 200))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		kind, id, err := decodePoolMsg(b)
+		if err != nil {
+			return
+		}
+		if again := encodePoolMsg(kind, id); !bytes.Equal(again, b) {
 			t.Fatalf("decode then encode: got %x, want %x", again, b)
 		}
 	})
@@ -303,8 +319,10 @@ func TestPoolDeath(t *testing.T) {
 	eventually(t, poolWait, "victim dead everywhere", allSee(survivors, "victim", MemberDead))
 	suspected := false
 	for _, p := range survivors {
+		// The state changes before the event reaches the test's reader.
+		eventually(t, poolWait, p.cfg.NodeID+" delivers victim's death", func() bool { return p.events.has(EventDead, "victim") })
 		kinds := p.events.kinds("victim")
-		if len(kinds) == 0 || kinds[0] != EventJoin || kinds[len(kinds)-1] != EventDead {
+		if kinds[0] != EventJoin || kinds[len(kinds)-1] != EventDead {
 			t.Errorf("%s: got events %v about victim, want join first and dead last", p.cfg.NodeID, kinds)
 		}
 		suspected = suspected || p.events.has(EventSuspect, "victim")
@@ -322,8 +340,11 @@ func TestPoolDeath(t *testing.T) {
 	}
 	eventually(t, poolWait, "leaver left everywhere", allSee(survivors, "leaver", MemberLeft))
 	for _, p := range survivors {
-		if !p.events.has(EventLeave, "leaver") || p.events.has(EventDead, "leaver") {
-			t.Errorf("%s: got events %v about leaver, want leave and no dead", p.cfg.NodeID, p.events.kinds("leaver"))
+		// memberlist's leave message may come before the notice, and then a dead event
+		// comes before the leave event (TestPoolLeaveNotice).
+		eventually(t, poolWait, p.cfg.NodeID+" delivers leaver's departure", func() bool { return p.events.has(EventLeave, "leaver") })
+		if kinds := p.events.kinds("leaver"); kinds[len(kinds)-1] != EventLeave {
+			t.Errorf("%s: got events %v about leaver, want leave last", p.cfg.NodeID, kinds)
 		}
 	}
 	if _, err := leaver.Join(ctx, []string{a.Addr()}); !errors.Is(err, ErrLeft) {
@@ -588,5 +609,46 @@ func TestPoolSuspicion(t *testing.T) {
 		if _, ok := logs.lineWith(want...); !ok {
 			t.Errorf("no log line with %q in:\n%s", want, logs.String())
 		}
+	}
+}
+
+// TestPoolLeaveNotice: memberlist's leave message looks like a death, so a leaving member
+// also sends a notice; whichever comes first, the member ends as left.
+func TestPoolLeaveNotice(t *testing.T) {
+	p := newTestPool(t, "a", withKeys())
+	node := func(id string) *memberlist.Node {
+		return &memberlist.Node{Name: id, Addr: net.IPv4(127, 0, 0, 9), Port: 9, Meta: encodePoolMeta(poolMeta{Role: wire.RoleAgent})}
+	}
+	// Notice first, then memberlist's leave.
+	p.observe(node("first"), EventJoin)
+	p.message(encodePoolMsg(poolMsgLeaving, "first"))
+	p.observe(node("first"), EventDead)
+	// memberlist's leave first, then the notice.
+	p.observe(node("late"), EventJoin)
+	p.observe(node("late"), EventDead)
+	p.message(encodePoolMsg(poolMsgLeaving, "late"))
+	// Garbage and notices about unknown members change nothing.
+	p.message([]byte{poolMsgLeaving})
+	p.message(encodePoolMsg(9, "first"))
+	p.message(encodePoolMsg(poolMsgLeaving, "nobody"))
+
+	want := map[string][]EventKind{
+		"first": {EventJoin, EventLeave},
+		"late":  {EventJoin, EventDead, EventLeave},
+	}
+	eventually(t, poolWait, "leave events", func() bool { return len(p.events.kinds("late")) == 3 })
+	for id, kinds := range want {
+		if got := p.events.kinds(id); fmt.Sprint(got) != fmt.Sprint(kinds) {
+			t.Errorf("events about %s: got %v, want %v", id, got, kinds)
+		}
+		if s := stateOf(p, id); s != MemberLeft {
+			t.Errorf("%s: got %v, want left", id, s)
+		}
+	}
+	// A member that comes back after leaving is no longer leaving.
+	p.observe(node("first"), EventJoin)
+	p.observe(node("first"), EventDead)
+	if s := stateOf(p, "first"); s != MemberDead {
+		t.Errorf("back, then dead: got %v, want dead", s)
 	}
 }
