@@ -28,8 +28,15 @@ type Config struct {
 	Server            string // host:port of the policy server; required
 	ServerFingerprint string // pins the server's key; empty: pin on first use
 	RootFingerprint   string // pins the key that signs policies; empty: pin on first use
-	Hostname          string // default: the machine's host name
-	SoftwareVersion   string
+	// GossipListen is where the agent's member of its zone pool binds ("" keeps it out of
+	// gossip; ":0" picks a port). GossipProfile chooses the timers (LAN by default).
+	GossipListen    string
+	GossipProfile   mesh.Profile
+	Hostname        string // default: the machine's host name
+	SoftwareVersion string
+	// ServerTimeout bounds one contact with the policy server: a relay killed without a word
+	// would otherwise hold the agent until QUIC's idle timeout. Default 30 s.
+	ServerTimeout time.Duration
 	// Interval is how often the agent gets in touch with its policy server. Default 5 min.
 	Interval time.Duration
 	// Backoff bounds for retrying an unreachable server. Defaults 1 s and 5 min.
@@ -52,6 +59,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.MinBackoff == 0 {
 		c.MinBackoff = time.Second
+	}
+	if c.ServerTimeout == 0 {
+		c.ServerTimeout = 30 * time.Second
 	}
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = 5 * time.Minute
@@ -113,6 +123,9 @@ type state struct {
 	RootKey []byte `json:"rootKey,omitempty"`
 	// ConfigID is the config id of the policy held.
 	ConfigID string `json:"configId,omitempty"`
+	// ZoneRelays are the relays of the node's zone as the root last vouched for them: where
+	// to fail over to, even after a restart while its relay is gone.
+	ZoneRelays []wire.ZoneRelay `json:"zoneRelays,omitempty"`
 }
 
 // Agent is a running agent.
@@ -124,6 +137,7 @@ type Agent struct {
 	mu        sync.Mutex
 	st        state
 	root      ed25519.PublicKey // pinned root key, once known
+	zone      zone
 	closeOnce sync.Once
 
 	// Runs and reports (run.go, report.go, daemon.go).
@@ -159,9 +173,10 @@ func New(cfg Config) (*Agent, error) {
 	if len(a.st.RootKey) == ed25519.PublicKeySize {
 		a.root = a.st.RootKey
 	}
+	a.zone.relays = a.st.ZoneRelays
 	a.client, err = mesh.NewClient(mesh.ClientConfig{
 		Identity:   id,
-		PeerPolicy: mesh.FilePin(filepath.Join(cfg.DataDir, pinFile), cfg.ServerFingerprint, log),
+		PeerPolicy: a.peerPolicy(mesh.FilePin(filepath.Join(cfg.DataDir, pinFile), cfg.ServerFingerprint, log)),
 		Logger:     log,
 	})
 	if err != nil {
@@ -188,17 +203,23 @@ func (a *Agent) Run(ctx context.Context) error {
 	wg.Go(func() { a.sendLoop(ctx) })
 	backoff := a.cfg.MinBackoff
 	for ctx.Err() == nil {
-		err := a.contact(ctx)
+		cctx, cancel := context.WithTimeout(ctx, a.cfg.ServerTimeout)
+		err := a.contact(cctx)
+		cancel()
 		if err == nil {
+			a.contactSucceeded(ctx)
 			backoff = a.cfg.MinBackoff
 			sleep(ctx, a.cfg.Interval)
 			continue
 		}
 		var nack *wire.NackError
+		if !errors.As(err, &nack) && a.contactFailed(ctx) {
+			continue
+		}
 		if errors.As(err, &nack) && nack.Ack.RetryAfter > backoff {
 			backoff = nack.Ack.RetryAfter
 		}
-		a.log.Warn("policy server unavailable", "server", a.cfg.Server, "err", err, "retry_in", backoff)
+		a.log.Warn("policy server unavailable", "server", a.server(), "err", err, "retry_in", backoff)
 		sleep(ctx, backoff)
 		backoff = min(backoff*2, a.cfg.MaxBackoff)
 	}
@@ -274,6 +295,7 @@ func (a *Agent) Enrol(ctx context.Context) error {
 func (a *Agent) Close() error {
 	var err error
 	a.closeOnce.Do(func() {
+		a.closeGossip()
 		err = a.client.Close()
 		a.spoolMu.Lock()
 		if a.sp != nil {

@@ -141,9 +141,10 @@ func (a *Agent) lastInventory(rootHash uint64) *inventory.Inventory {
 // Status asks the root, through the policy server, how it sees this node.
 func (a *Agent) Status(ctx context.Context) (*wire.StatusReply, error) {
 	req := wire.NewStatusRequest(wire.StatusQuery{NodeID: a.id.NodeID, Time: a.cfg.Now().UTC()}, a.id.Key)
-	reply, _, err := a.client.Exchange(ctx, a.cfg.Server, req)
+	server := a.server()
+	reply, _, err := a.client.Exchange(ctx, server, req)
 	if err != nil {
-		return nil, fmt.Errorf("status from %s: %w", a.cfg.Server, err)
+		return nil, fmt.Errorf("status from %s: %w", server, err)
 	}
 	switch m := reply.(type) {
 	case *wire.StatusReply:
@@ -153,6 +154,7 @@ func (a *Agent) Status(ctx context.Context) (*wire.StatusReply, error) {
 		a.mu.Lock()
 		a.root = m.RootKey
 		a.mu.Unlock()
+		a.applyMesh(ctx, m.Mesh)
 		prev := a.nodeStatus()
 		if m.NodeStatus != prev {
 			a.log.Info("node status", "status", m.NodeStatus, "was", prev)
@@ -174,7 +176,7 @@ func (a *Agent) nodeStatus() string {
 }
 
 func (a *Agent) expectOK(ctx context.Context, m wire.Message) error {
-	reply, _, err := a.client.Exchange(ctx, a.cfg.Server, m)
+	reply, _, err := a.client.Exchange(ctx, a.server(), m)
 	if err != nil {
 		return err
 	}

@@ -81,7 +81,7 @@ func (a *Agent) FetchPolicy(ctx context.Context, rootConfigID string) (*wire.App
 	if held != nil {
 		q.ConfigID = held.ConfigID
 	}
-	reply, _, err := a.client.Exchange(ctx, a.cfg.Server, wire.NewPolicyRequest(q, a.id.Key))
+	reply, _, err := a.client.Exchange(ctx, a.server(), wire.NewPolicyRequest(q, a.id.Key))
 	if err != nil {
 		return held, fmt.Errorf("fetch policy: %w", err)
 	}

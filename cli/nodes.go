@@ -15,6 +15,7 @@ func Commands() []*Command {
 	cmds := []*Command{nodesListCommand, nodesShowCommand, nodesAcceptCommand, nodesRefuseCommand, nodesDeleteCommand,
 		nodesPropertiesCommand, nodesSettingsCommand}
 	cmds = append(cmds, airgapCommands()...)
+	cmds = append(cmds, meshCommands()...)
 	cmds = append(cmds, inventorySoftwareCommand, inventoryDiffCommand)
 	cmds = append(cmds, complianceCommands()...)
 	return append(cmds, modelCommands()...)

@@ -31,6 +31,20 @@ type Config struct {
 	// UpstreamTimeout bounds one exchange with the upstream: a link that silently drops
 	// everything would otherwise hold the forwarder until QUIC's idle timeout. Default 20 s.
 	UpstreamTimeout time.Duration
+	// Zone names the relay's zone pool (its agents gossip there); relays of one zone back
+	// each other up for their agents. Default: the relay's node id.
+	Zone string
+	// AdvertiseAddr is the QUIC address agents of the zone reach this relay at, handed to
+	// them for failover. Default: ListenAddr when it names a host.
+	AdvertiseAddr string
+	// GossipListen is the zone pool's address (UDP and TCP); "" turns gossip off.
+	// Default ":6712".
+	GossipListen string
+	// CoreGossipListen is the address for the pool of relays and the root; "" keeps the relay
+	// out of it. Default ":6713".
+	CoreGossipListen string
+	// GossipProfile and CoreGossipProfile choose the pools' timers; defaults LAN and WAN.
+	GossipProfile, CoreGossipProfile mesh.Profile
 	// StatsInterval is how often the relay reports its queue and uplink upstream. Default 30 s.
 	StatsInterval time.Duration
 	// Backoff bounds for reconnecting to the upstream. Defaults 500 ms and 1 min.
@@ -51,6 +65,14 @@ func (c *Config) fillDefaults() {
 	}
 	if c.UpstreamTimeout == 0 {
 		c.UpstreamTimeout = 20 * time.Second
+	}
+	if c.Zone == "" {
+		c.Zone = "default"
+	}
+	if c.AdvertiseAddr == "" {
+		if host, _, err := net.SplitHostPort(c.ListenAddr); err == nil && host != "" && host != "0.0.0.0" && host != "::" {
+			c.AdvertiseAddr = c.ListenAddr
+		}
 	}
 	if c.StatsInterval == 0 {
 		c.StatsInterval = 30 * time.Second
@@ -108,6 +130,7 @@ type Relay struct {
 	// queued wakes the forwarder when the handler queued something.
 	queued    chan struct{}
 	link      link
+	gossip    gossip
 	closeOnce sync.Once
 }
 
@@ -186,10 +209,14 @@ func (r *Relay) Run(ctx context.Context) error {
 		defer wg.Done()
 		r.forward(ctx)
 	}()
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		r.db.Maintain(ctx, storeMaintenance)
+	}()
+	go func() {
+		defer wg.Done()
+		r.meshLoop(ctx)
 	}()
 	go func() {
 		defer wg.Done()

@@ -50,6 +50,9 @@ func (r *Relay) Stats() wire.RelayStatsBody {
 		BytesSent: sent, BytesReceived: r.link.received.Load(), Forwarded: r.link.forwarded.Load(),
 		UpstreamUp: r.link.up, UpstreamSince: r.link.since, UpstreamError: r.link.lastErr,
 		CachedPolicies: uint64(cached),
+		Zone:           r.cfg.Zone,
+		GossipAddr:     r.GossipAddr(),
+		QUICAddr:       r.cfg.AdvertiseAddr,
 	}
 }
 
@@ -59,10 +62,12 @@ func (r *Relay) Stats() wire.RelayStatsBody {
 func (r *Relay) reportStats(ctx context.Context) {
 	t := time.NewTicker(r.cfg.StatsInterval)
 	defer t.Stop()
+	first := time.After(time.Second)
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-first:
 		case <-t.C:
 		}
 		frame, err := wire.AppendFrame(nil, wire.NewRelayStats(r.Stats(), r.id.Key))

@@ -203,6 +203,10 @@ func (h *handler) proxy(peer mesh.Peer, p *wire.Proxy) wire.Message {
 		if err = h.root.relayStats(req, p.Path); err == nil {
 			reply = &wire.Ack{Status: wire.AckOK}
 		}
+	case *wire.Membership:
+		if err = h.root.zoneMembership(req, p.Path); err == nil {
+			reply = &wire.Ack{Status: wire.AckOK}
+		}
 	default:
 		return &wire.Ack{Status: wire.AckError, Reason: fmt.Sprintf("the root does not answer proxied %v messages", inner.Type())}
 	}

@@ -158,6 +158,11 @@ func (r *Root) nodeStatus(req *wire.StatusRequest, direct *mesh.Peer) (*wire.Sta
 		if ap, err := r.pol.appliedPolicy(rec.ID); err == nil && ap != nil {
 			reply.ConfigID = ap.ConfigID
 		}
+		mc, err := r.meshConfig(rec)
+		if err != nil {
+			r.log.Warn("no mesh config for node", "node", rec.ID, "err", err)
+		}
+		reply.Mesh = mc
 	}
 	return reply, nil
 }

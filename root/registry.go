@@ -65,6 +65,8 @@ type registry struct {
 	now func() time.Time
 	// changed, if set, hears of every node whose status changed, after the change is durable.
 	changed func(nodeID string)
+	// liveness, if set, says what gossip knows of a node.
+	liveness func(nodeID string) (api.Member, bool)
 }
 
 // registryStore is what the registry needs of the store.
@@ -82,7 +84,13 @@ func (r *registry) Nodes(ctx context.Context) ([]api.Node, error) {
 		if err := json.Unmarshal(v, &rec); err != nil {
 			return err
 		}
-		nodes = append(nodes, rec.Node)
+		n := rec.Node
+		if r.liveness != nil {
+			if m, ok := r.liveness(n.ID); ok {
+				n.Liveness, n.LivenessSince = m.State, m.Since
+			}
+		}
+		nodes = append(nodes, n)
 		return nil
 	})
 	if err != nil {

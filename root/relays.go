@@ -47,6 +47,7 @@ func toAPIStats(b wire.RelayStatsBody) api.RelayStats {
 		BytesSent: b.BytesSent, BytesReceived: b.BytesReceived, Forwarded: b.Forwarded,
 		UpstreamUp: b.UpstreamUp, UpstreamSince: b.UpstreamSince, UpstreamError: b.UpstreamError,
 		CachedPolicies: b.CachedPolicies,
+		Zone:           b.Zone, GossipAddr: b.GossipAddr, QUICAddr: b.QUICAddr,
 	}
 }
 

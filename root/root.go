@@ -31,8 +31,17 @@ type Config struct {
 	InventoryQueueSize int
 	// InventoryHistory is how many inventories are kept per node. Default 10.
 	InventoryHistory int
-	Logger           *slog.Logger // default: discard
-	Now              func() time.Time
+	// GossipListen is the address of the core pool, the relays' and the root's (UDP and
+	// TCP); "" keeps the root out of gossip.
+	GossipListen string
+	// GossipProfile chooses the core pool's timers; the WAN profile by default.
+	GossipProfile mesh.Profile
+	// KeyRotationStep is how long a new gossip key is installed before it encrypts, and the
+	// old one kept after: nodes pick keys up at their next status, every run interval.
+	// Default 15 min.
+	KeyRotationStep time.Duration
+	Logger          *slog.Logger // default: discard
+	Now             func() time.Time
 
 	// RequireInventorySignature refuses (HTTP 401) imported inventories, sent to
 	// /api/v1/inventories or dropped in the drop directory, that come without a Rudder
@@ -66,6 +75,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.KeyRotationStep == 0 {
+		c.KeyRotationStep = 15 * time.Minute
 	}
 	if c.InventoryQueueSize == 0 {
 		c.InventoryQueueSize = 64
@@ -101,6 +113,8 @@ type Root struct {
 	scores  *scores
 	watch   *watcher
 	handler *handler
+	core    *mesh.Pool // nil when the root does not gossip
+	members membership
 	quic    *mesh.Server
 	apiLn   net.Listener
 	apiSrv  *http.Server
@@ -154,6 +168,7 @@ func New(cfg Config) (*Root, error) {
 	}
 	r.scores = newScores(cfg.CVEFeed, r.inv, r.log)
 
+	r.reg.liveness = r.members.get
 	r.handler = &handler{root: r, reg: r.reg, hello: wire.NewHello(wire.RoleRoot, id.NodeID, cfg.SoftwareVersion), log: r.log}
 	r.quic, err = mesh.Listen(mesh.ServerConfig{
 		Identity:   id,
@@ -178,11 +193,24 @@ func New(cfg Config) (*Root, error) {
 			Tokens:   &tokens{kv: db.Bucket(bucketTokens), now: cfg.Now},
 			Status:   r.status,
 			Logger:   r.log,
-			Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.inventoryRoutes, r.complianceRoutes},
+			Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.meshRoutes, r.inventoryRoutes, r.complianceRoutes},
 		}),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
+	}
+	if cfg.GossipListen != "" {
+		keys, _, err := r.keyring()
+		if err == nil {
+			r.core, err = mesh.NewPool(mesh.PoolConfig{Zone: coreZone, NodeID: id.NodeID, Role: wire.RoleRoot,
+				BindAddr: cfg.GossipListen, Keyring: keys, Profile: cfg.GossipProfile, Logger: r.log})
+		}
+		if err != nil {
+			r.apiLn.Close()
+			r.quic.Close()
+			db.Close()
+			return nil, fmt.Errorf("core gossip on %s: %w", cfg.GossipListen, err)
+		}
 	}
 	return r, nil
 }
@@ -226,6 +254,27 @@ func (r *Root) Run(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
+	if r.core != nil {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			r.watchCore(ctx)
+		}()
+		go func() {
+			defer wg.Done()
+			// Rotations move on by the clock: apply the keyring as it stands now.
+			t := time.NewTicker(time.Minute)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					r.syncCoreKeys()
+				}
+			}
+		}()
+	}
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
@@ -278,6 +327,12 @@ func (r *Root) Close() error {
 	var err error
 	r.closeMu.Do(func() {
 		_ = r.apiSrv.Close()
+		if r.core != nil {
+			lctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = r.core.Leave(lctx)
+			cancel()
+			_ = r.core.Close()
+		}
 		err = errors.Join(r.quic.Close(), r.db.Close())
 	})
 	return err

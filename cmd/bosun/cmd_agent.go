@@ -6,6 +6,7 @@ import (
 
 	"github.com/bosun-io/bosun/agent"
 	"github.com/bosun-io/bosun/cli"
+	"github.com/bosun-io/bosun/mesh"
 	"github.com/spf13/pflag"
 )
 
@@ -34,6 +35,9 @@ type agentOptions struct {
 	Server            string
 	ServerFingerprint string
 	RootFingerprint   string
+	GossipListen      string
+	GossipProfile     string
+	ServerTimeout     time.Duration
 	Hostname          string
 	Interval          time.Duration
 	RunInterval       time.Duration
@@ -44,6 +48,9 @@ func (o *agentOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Data, "data", "/var/lib/bosun/agent", "data directory")
 	fs.StringVar(&o.Server, "server", "", "host:port of the policy server (required)")
 	fs.StringVar(&o.ServerFingerprint, "server-fingerprint", "", "key fingerprint of the policy server (sha256:...); empty: pinned on first use")
+	fs.DurationVar(&o.ServerTimeout, "server-timeout", 30*time.Second, "give up on one contact with the policy server after this long")
+	fs.StringVar(&o.GossipListen, "gossip-listen", ":0", "where the agent's member of its zone's gossip pool binds (port 0: any); empty: no gossip")
+	fs.StringVar(&o.GossipProfile, "gossip-profile", "lan", "timers of the zone pool: lan, wan or local (tests)")
 	fs.StringVar(&o.RootFingerprint, "root-fingerprint", "", "key fingerprint of the root, which signs policies (sha256:...); empty: pinned on first use")
 	fs.StringVar(&o.Hostname, "hostname", "", "host name to report (default: the machine's)")
 	fs.DurationVar(&o.Interval, "interval", 5*time.Minute, "how often to get in touch with the policy server")
@@ -64,7 +71,12 @@ func (o *agentOptions) Run(ctx context.Context, env *cli.Env, args []string) err
 	if err != nil {
 		return cli.Usagef("%v", err)
 	}
+	profile, err := mesh.ParseProfile(o.GossipProfile)
+	if err != nil {
+		return cli.Usagef("--gossip-profile: %v", err)
+	}
 	a, err := agent.New(agent.Config{
+		GossipListen: o.GossipListen, GossipProfile: profile, ServerTimeout: o.ServerTimeout,
 		DataDir: o.Data, Server: o.Server, ServerFingerprint: o.ServerFingerprint, RootFingerprint: o.RootFingerprint, Hostname: o.Hostname,
 		Interval: o.Interval, RunInterval: o.RunInterval, ApplyPrefix: o.RootPrefix, SoftwareVersion: version, Logger: log,
 	})

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/bosun-io/bosun/cli"
+	"github.com/bosun-io/bosun/mesh"
 	"github.com/bosun-io/bosun/relay"
 	"github.com/spf13/pflag"
 )
@@ -36,6 +37,12 @@ type relayOptions struct {
 	QueueBytes          int64
 	StatsInterval       time.Duration
 	UpstreamTimeout     time.Duration
+	Zone                string
+	Advertise           string
+	GossipListen        string
+	CoreGossipListen    string
+	GossipProfile       string
+	CoreGossipProfile   string
 }
 
 func (o *relayOptions) AddFlags(fs *pflag.FlagSet) {
@@ -44,6 +51,12 @@ func (o *relayOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Upstream, "upstream", "", "host:port of the root or relay above (required)")
 	fs.StringVar(&o.UpstreamFingerprint, "upstream-fingerprint", "", "key fingerprint of the upstream (sha256:...); empty: pinned on first use")
 	fs.Int64Var(&o.QueueBytes, "queue-bytes", 8<<30, "disk budget of the upstream queue; past it agents are told to retry later")
+	fs.StringVar(&o.Zone, "zone", "default", "the relay's zone: its agents gossip in the zone's pool and fail over between its relays")
+	fs.StringVar(&o.Advertise, "advertise", "", "the QUIC address the zone's agents reach this relay at (default: --listen when it names a host)")
+	fs.StringVar(&o.GossipListen, "gossip-listen", ":6712", "the zone pool's gossip address (UDP and TCP); empty: no gossip")
+	fs.StringVar(&o.CoreGossipListen, "core-gossip-listen", ":6713", "the address for the pool of relays and the root; empty: stay out of it")
+	fs.StringVar(&o.GossipProfile, "gossip-profile", "lan", "timers of the zone pool: lan, wan or local (tests)")
+	fs.StringVar(&o.CoreGossipProfile, "core-gossip-profile", "wan", "timers of the core pool: lan, wan or local (tests)")
 	fs.DurationVar(&o.UpstreamTimeout, "upstream-timeout", 20*time.Second, "give up on one exchange with the upstream after this long (a link that drops everything)")
 	fs.DurationVar(&o.StatsInterval, "stats-interval", 30*time.Second, "how often to report the queue and uplink figures to the root")
 	o.logOptions.AddFlags(fs)
@@ -60,7 +73,17 @@ func (o *relayOptions) Run(ctx context.Context, env *cli.Env, args []string) err
 	if err != nil {
 		return cli.Usagef("%v", err)
 	}
+	zoneProfile, err := mesh.ParseProfile(o.GossipProfile)
+	if err != nil {
+		return cli.Usagef("--gossip-profile: %v", err)
+	}
+	coreProfile, err := mesh.ParseProfile(o.CoreGossipProfile)
+	if err != nil {
+		return cli.Usagef("--core-gossip-profile: %v", err)
+	}
 	r, err := relay.New(relay.Config{
+		Zone: o.Zone, AdvertiseAddr: o.Advertise, GossipListen: o.GossipListen, CoreGossipListen: o.CoreGossipListen,
+		GossipProfile: zoneProfile, CoreGossipProfile: coreProfile,
 		DataDir: o.Data, ListenAddr: o.Listen, Upstream: o.Upstream, UpstreamFingerprint: o.UpstreamFingerprint,
 		QueueBytes: o.QueueBytes, StatsInterval: o.StatsInterval, UpstreamTimeout: o.UpstreamTimeout, SoftwareVersion: version, Logger: log,
 	})

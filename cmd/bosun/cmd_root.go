@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/bosun-io/bosun/cli"
+	"github.com/bosun-io/bosun/mesh"
 	"github.com/bosun-io/bosun/root"
 	"github.com/spf13/pflag"
 )
@@ -35,12 +36,16 @@ type rootOptions struct {
 	APIListen string
 	// RequireSignature refuses imported inventories without a Rudder signature.
 	RequireSignature bool
+	GossipListen     string
+	GossipProfile    string
 }
 
 func (o *rootOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Data, "data", defaultRootData, "data directory")
 	fs.StringVar(&o.Listen, "listen", ":6710", "QUIC address (UDP) for nodes and relays")
 	fs.StringVar(&o.APIListen, "api-listen", ":6711", "HTTPS API address (TCP) for operators")
+	fs.StringVar(&o.GossipListen, "gossip-listen", ":6713", "the pool of relays and the root (UDP and TCP); empty: no gossip")
+	fs.StringVar(&o.GossipProfile, "gossip-profile", "wan", "timers of that pool: lan, wan or local (tests)")
 	fs.BoolVar(&o.RequireSignature, "require-inventory-signature", false, "refuse inventories imported over HTTP or from the drop directory without a valid Rudder signature")
 	o.logOptions.AddFlags(fs)
 }
@@ -53,8 +58,12 @@ func (o *rootOptions) Run(ctx context.Context, env *cli.Env, args []string) erro
 	if err != nil {
 		return cli.Usagef("%v", err)
 	}
+	profile, err := mesh.ParseProfile(o.GossipProfile)
+	if err != nil {
+		return cli.Usagef("--gossip-profile: %v", err)
+	}
 	r, err := root.New(root.Config{DataDir: o.Data, QUICAddr: o.Listen, APIAddr: o.APIListen, SoftwareVersion: version, Logger: log,
-		RequireInventorySignature: o.RequireSignature})
+		RequireInventorySignature: o.RequireSignature, GossipListen: o.GossipListen, GossipProfile: profile})
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,10 @@ type Node struct {
 	LastSeen        time.Time `json:"lastSeen"`
 	StatusChanged   time.Time `json:"statusChanged"`
 	LastInventory   time.Time `json:"lastInventory,omitzero"`
+	// Liveness is what gossip says of the node (alive, suspect, dead, left), "" when the
+	// node does not gossip.
+	Liveness        string    `json:"liveness,omitempty"`
+	LivenessSince   time.Time `json:"livenessSince,omitzero"`
 	StatusChangedBy string    `json:"statusChangedBy,omitempty"`
 }
 
@@ -195,6 +199,9 @@ type RelayStats struct {
 	UpstreamSince  time.Time `json:"upstreamSince,omitzero"`
 	UpstreamError  string    `json:"upstreamError,omitempty"`
 	CachedPolicies uint64    `json:"cachedPolicies"`
+	Zone           string    `json:"zone,omitempty"`
+	GossipAddr     string    `json:"gossipAddr,omitempty"`
+	QUICAddr       string    `json:"quicAddr,omitempty"`
 }
 
 // Relay is a relay with the nodes behind it and its last figures (none before it reported).
@@ -233,4 +240,37 @@ type NodeProperties struct {
 type PropertyChange struct {
 	Set   map[string]json.RawMessage `json:"set,omitempty"`
 	Unset []string                   `json:"unset,omitempty"`
+}
+
+// Member is a node as gossip sees it: alive, suspect, dead or left, since when, and through
+// which relay's zone (Via) the root heard of it.
+type Member struct {
+	NodeID   string    `json:"nodeId"`
+	Hostname string    `json:"hostname,omitempty"`
+	Role     string    `json:"role,omitempty"`
+	Zone     string    `json:"zone"`
+	State    string    `json:"state"`
+	Since    time.Time `json:"since,omitzero"`
+	Via      string    `json:"via,omitempty"`
+	Addr     string    `json:"addr,omitempty"`
+}
+
+// MemberList is the answer of GET /api/v1/mesh/members.
+type MemberList struct {
+	SchemaVersion int      `json:"schemaVersion"`
+	Members       []Member `json:"members"`
+}
+
+// GossipKey describes one gossip key without revealing it.
+type GossipKey struct {
+	Fingerprint string    `json:"fingerprint"`
+	Added       time.Time `json:"added"`
+	PrimaryAt   time.Time `json:"primaryAt"`
+	Retire      time.Time `json:"retire,omitzero"`
+}
+
+// KeyList is the answer of GET /api/v1/mesh/keys.
+type KeyList struct {
+	SchemaVersion int         `json:"schemaVersion"`
+	Keys          []GossipKey `json:"keys"`
 }
