@@ -316,9 +316,11 @@ func (a *Agent) SendReports(ctx context.Context) (int, error) {
 			body, _ := rep.Peek()
 			if err := a.expectOK(ctx, rep); err != nil {
 				var nack *wire.NackError
-				if errors.As(err, &nack) && nack.Ack.Status == wire.AckRejected && body.NodeID != a.id.NodeID {
-					// Signed by an identity this node no longer has: never taken.
-					a.log.Error("report of a former identity refused; dropped", "run", body.RunID, "node", body.NodeID, "err", err)
+				if errors.As(err, &nack) && nack.Ack.Status == wire.AckRejected {
+					// Rejected means never taken as it is: already taken (a resend after a
+					// lost acknowledgement), a former identity's, or refused for a reason the
+					// root logged. Keeping it would hold every later report behind it.
+					a.log.Error("report refused by the root; dropped", "run", body.RunID, "node", body.NodeID, "err", err)
 					if err := sp.Ack(rec.Seq); err != nil {
 						return sent, err
 					}

@@ -71,6 +71,8 @@ type reports struct {
 	driftMu sync.Mutex
 	drift   *os.File
 
+	ledger ledgers
+
 	// pending holds the writes of reports taken but not yet durable; flush commits them
 	// in one transaction, before the sender's acknowledgement.
 	pendMu  sync.Mutex
@@ -141,6 +143,9 @@ func (c *reports) load(pol *policies) error {
 	})
 	if err != nil {
 		return fmt.Errorf("load latest runs: %w", err)
+	}
+	if err := c.ledger.load(c); err != nil {
+		return err
 	}
 	c.eng.Advance(now)
 	c.log.Info("compliance loaded", "policies", policies, "runs", runs)
@@ -215,6 +220,7 @@ func (r *Root) takeReport(m *wire.Report, direct *mesh.Peer) error {
 	}
 	now := c.now()
 	if last := c.eng.LastRun(body.NodeID); body.RunID <= last {
+		c.ledger.note(c, body.NodeID, body.RunID, true)
 		return reportRefused("node %s: run %d replayed (latest %d)", body.NodeID, body.RunID, last)
 	}
 	if body.End.After(now.Add(compliance.DefaultMaxSkew)) {
@@ -229,6 +235,7 @@ func (r *Root) takeReport(m *wire.Report, direct *mesh.Peer) error {
 	if err != nil {
 		return reportRefused("%v", err)
 	}
+	c.ledger.note(c, body.NodeID, body.RunID, false)
 	for _, why := range out.Unexpected {
 		c.log.Warn("report classified unexpected", "node", body.NodeID, "run", body.RunID, "reason", why)
 	}

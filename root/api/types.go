@@ -274,3 +274,15 @@ type KeyList struct {
 	SchemaVersion int         `json:"schemaVersion"`
 	Keys          []GossipKey `json:"keys"`
 }
+
+// RunLedger is the answer of GET /api/v1/nodes/{id}/runs: how many of the node's runs the
+// root took, and whether any went missing (gaps) or came twice (replays, refused).
+type RunLedger struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	NodeID        string `json:"nodeId"`
+	Received      uint64 `json:"received"`
+	Gaps          uint64 `json:"gaps"`
+	Replays       uint64 `json:"replays"`
+	First         uint64 `json:"first"`
+	Last          uint64 `json:"last"`
+}
