@@ -13,7 +13,7 @@ import (
 // Commands returns the operator verbs.
 func Commands() []*Command {
 	cmds := []*Command{nodesListCommand, nodesShowCommand, nodesAcceptCommand, nodesRefuseCommand, nodesDeleteCommand,
-		nodesPropertiesCommand, nodesSettingsCommand}
+		nodesPropertiesCommand, nodesSettingsCommand, nodesRunsCommand}
 	cmds = append(cmds, airgapCommands()...)
 	cmds = append(cmds, meshCommands()...)
 	cmds = append(cmds, inventorySoftwareCommand, inventoryDiffCommand)

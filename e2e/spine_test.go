@@ -30,8 +30,10 @@ func (f *fleet) startRoot(a rootAddrs) *proc {
 	return f.start("root", "root", "--data", filepath.Join(f.dir, "root"), "--listen", a.quic, "--api-listen", a.api, "--log-level", "debug")
 }
 
-func (f *fleet) startRelay(name, listen, upstream string) *proc {
-	return f.start(name, "relay", "--data", filepath.Join(f.dir, name), "--listen", listen, "--upstream", upstream, "--log-level", "debug", "--stats-interval", "1s", "--upstream-timeout", "2s")
+func (f *fleet) startRelay(name, listen, upstream string, extra ...string) *proc {
+	args := []string{"relay", "--data", filepath.Join(f.dir, name), "--listen", listen, "--upstream", upstream, "--log-level", "debug",
+		"--stats-interval", "1s", "--upstream-timeout", "2s", "--gossip-listen", "", "--core-gossip-listen", ""}
+	return f.start(name, append(args, extra...)...)
 }
 
 func (f *fleet) startAgent(name, server string) *proc {

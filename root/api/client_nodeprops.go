@@ -27,3 +27,10 @@ func (c *Client) SetNodeSettings(ctx context.Context, id string, settings json.R
 	err := c.do(ctx, http.MethodPut, "/api/v1/nodes/"+url.PathEscape(id)+"/settings", settings, &p)
 	return p, err
 }
+
+// Runs returns the ledger of a node's runs the root took.
+func (c *Client) Runs(ctx context.Context, id string) (RunLedger, error) {
+	var l RunLedger
+	err := c.do(ctx, http.MethodGet, "/api/v1/nodes/"+url.PathEscape(id)+"/runs", nil, &l)
+	return l, err
+}
