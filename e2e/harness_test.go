@@ -118,12 +118,19 @@ type proc struct {
 // the test fails.
 func (f *fleet) start(name string, args ...string) *proc {
 	f.t.Helper()
+	return f.startCmd(name, append([]string{bosunBin}, args...)...)
+}
+
+// startCmd runs any command in the background the way start runs bosun: for bosun started
+// through a wrapper such as ip netns exec.
+func (f *fleet) startCmd(name string, argv ...string) *proc {
+	f.t.Helper()
 	logPath := filepath.Join(f.dir, name+".log")
 	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	cmd := exec.Command(bosunBin, args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = f.env
 	cmd.Stdout, cmd.Stderr = lf, lf
 	if err := cmd.Start(); err != nil {
