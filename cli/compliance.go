@@ -68,6 +68,12 @@ bosun compliance node 0b5f6c1e-4c36-4b6f-9a3e-2f1d0c9b8a7e --state non-compliant
 			New: func() Options { return &complianceOptions{verb: "node"} },
 		},
 		{
+			Name: "compliance group", Args: "GROUP", Short: "show the compliance of the nodes of a group",
+			Examples: `bosun compliance group all-linux
+bosun compliance group webservers --json`,
+			New: func() Options { return &complianceOptions{verb: "group"} },
+		},
+		{
 			Name: "compliance history", Args: "RULE|NODE", Short: "show the compliance of a rule or a node over time, and a node's changes of state",
 			Long: `Shows the points of compliance history of a rule or a node: one every 5 minutes at most,
 written when the counts change, kept at full resolution for 30 days, then one per hour up to
@@ -105,7 +111,7 @@ func (o *complianceOptions) AddFlags(fs *pflag.FlagSet) {
 
 func (o *complianceOptions) Run(ctx context.Context, env *Env, args []string) error {
 	want := 0
-	if o.verb == "rule" || o.verb == "directive" || o.verb == "node" || o.verb == "history" {
+	if o.verb == "rule" || o.verb == "directive" || o.verb == "node" || o.verb == "history" || o.verb == "group" {
 		want = 1
 	}
 	if len(args) != want {
@@ -127,6 +133,15 @@ func (o *complianceOptions) Run(ctx context.Context, env *Env, args []string) er
 	var v any
 	var print func(w io.Writer)
 	switch o.verb {
+	case "group":
+		g, err := c.ComplianceGroup(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		v = g
+		print = func(w io.Writer) {
+			fmt.Fprintf(w, "Group %s: compliance %s, %d components on %d nodes\n%s\n", g.GroupID, pct(g.Compliance), g.Total, g.Nodes, stateList(g.ComplianceCounts))
+		}
 	case "fleet":
 		f, err := c.Compliance(ctx)
 		if err != nil {

@@ -235,6 +235,9 @@ func TestCompliance(t *testing.T) {
 		return hasDrift(b, "repaired", agent.ID, "demo-motd"), string(b)
 	})
 	t.Logf("bosun compliance:\n%s", f.must("compliance"))
+	if out := f.must("compliance", "group", "demo-linux"); !strings.Contains(out, "Group demo-linux") || !strings.Contains(out, "nodes") {
+		t.Errorf("compliance group:\n%s", out)
+	}
 	t.Logf("bosun nodes list:\n%s", f.must("nodes", "list", "--sort", "compliance"))
 }
 

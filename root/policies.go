@@ -457,3 +457,8 @@ func (p *policies) revert(by string, id uint64) (Event, error) {
 		return all, nil
 	})
 }
+
+// groupMembers lists the accepted nodes in a group, as last compiled.
+func (p *policies) groupMembers(id string) ([]string, bool) {
+	return p.compiler.GroupMembers(id)
+}

@@ -38,12 +38,18 @@ type rootOptions struct {
 	RequireSignature bool
 	GossipListen     string
 	GossipProfile    string
+	LogDir           string
+	HooksDir         string
+	CVEFeed          string
 }
 
 func (o *rootOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Data, "data", defaultRootData, "data directory")
 	fs.StringVar(&o.Listen, "listen", ":6710", "QUIC address (UDP) for nodes and relays")
 	fs.StringVar(&o.APIListen, "api-listen", ":6711", "HTTPS API address (TCP) for operators")
+	fs.StringVar(&o.LogDir, "log-dir", "", "where the drift log non-compliant-reports.log goes (default <data>/log)")
+	fs.StringVar(&o.HooksDir, "hooks-dir", "", "drift hooks: executables in <dir>/<event kind>/ (default <data>/hooks)")
+	fs.StringVar(&o.CVEFeed, "cve-feed", "", "a CVE feed file (JSON, see README): node scores then have a vulnerability sub-score")
 	fs.StringVar(&o.GossipListen, "gossip-listen", ":6713", "the pool of relays and the root (UDP and TCP); empty: no gossip")
 	fs.StringVar(&o.GossipProfile, "gossip-profile", "wan", "timers of that pool: lan, wan or local (tests)")
 	fs.BoolVar(&o.RequireSignature, "require-inventory-signature", false, "refuse inventories imported over HTTP or from the drop directory without a valid Rudder signature")
@@ -63,7 +69,8 @@ func (o *rootOptions) Run(ctx context.Context, env *cli.Env, args []string) erro
 		return cli.Usagef("--gossip-profile: %v", err)
 	}
 	r, err := root.New(root.Config{DataDir: o.Data, QUICAddr: o.Listen, APIAddr: o.APIListen, SoftwareVersion: version, Logger: log,
-		RequireInventorySignature: o.RequireSignature, GossipListen: o.GossipListen, GossipProfile: profile})
+		RequireInventorySignature: o.RequireSignature, GossipListen: o.GossipListen, GossipProfile: profile,
+		LogDir: o.LogDir, HooksDir: o.HooksDir, CVEFeed: o.CVEFeed})
 	if err != nil {
 		return err
 	}

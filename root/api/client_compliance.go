@@ -89,3 +89,10 @@ func (c *Client) ComplianceHistory(ctx context.Context, kind, id string, since t
 	err := c.do(ctx, http.MethodGet, path, nil, &h)
 	return h, err
 }
+
+// ComplianceGroup returns the compliance of a group's nodes.
+func (c *Client) ComplianceGroup(ctx context.Context, id string) (ComplianceGroup, error) {
+	var g ComplianceGroup
+	err := c.do(ctx, http.MethodGet, "/api/v1/compliance/groups/"+url.PathEscape(id), nil, &g)
+	return g, err
+}

@@ -176,3 +176,12 @@ type ComplianceHistory struct {
 	Points        []CompliancePoint  `json:"points"`
 	Changes       []ComplianceChange `json:"changes,omitempty"`
 }
+
+// ComplianceGroup is the answer of GET /api/v1/compliance/groups/{id}: the components of
+// the group's nodes counted by state.
+type ComplianceGroup struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	GroupID       string `json:"groupId"`
+	Nodes         int    `json:"nodes"`
+	ComplianceCounts
+}

@@ -1110,3 +1110,21 @@ func (b bitset) count() int {
 }
 
 func trailingZeros(w uint64) int { return bits.TrailingZeros64(w) }
+
+// GroupMembers returns the ids of the nodes in a group as last compiled, nil for a group
+// the compiler does not know: compliance aggregates over them.
+func (c *Compiler) GroupMembers(groupID string) ([]string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.groupBits[groupID]
+	if !ok {
+		return nil, false
+	}
+	var out []string
+	for i := range c.nodes {
+		if b.has(i) && c.alive.has(i) {
+			out = append(out, c.nodes[i].ID)
+		}
+	}
+	return out, true
+}
