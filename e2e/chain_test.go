@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +21,11 @@ func TestChainWithMiddleCut(t *testing.T) {
 	f.startRelay("relay1", r1Addr, addrs.quic)
 	proxy := newUDPProxy(t, r1Addr)
 	relay2 := f.startRelay("relay2", r2Addr, proxy.addr())
+	// Both relays run on this machine under its host name: tell them apart by id.
 	r1 := f.waitNode(hostnameOf(t), "pending")
+	if id, err := os.ReadFile(filepath.Join(f.dir, "relay1", "node.id")); err == nil {
+		r1.ID = strings.TrimSpace(string(id))
+	}
 	f.must("nodes", "accept", r1.ID)
 	eventually(t, 30*time.Second, "both relays enrolled", func() (bool, string) {
 		nodes, err := f.nodes()
