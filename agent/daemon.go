@@ -88,6 +88,13 @@ func (a *Agent) scheduledRun(ctx context.Context) {
 				a.log.Warn("policy not updated", "err", err)
 			}
 		}
+		// Shared files come from the policy server even when the root is out of reach: a
+		// relay serves the copies it cached.
+		if held, err := a.Policy(); err == nil {
+			if err := a.SyncSharedFiles(rctx, held); err != nil {
+				a.log.Warn("shared files not all up to date", "err", err)
+			}
+		}
 		cancel()
 	}
 	// A new policy that arrived while refreshing is run now; drop the kick it caused.

@@ -27,7 +27,7 @@ func (f *fleet) initRoot() rootAddrs {
 }
 
 func (f *fleet) startRoot(a rootAddrs) *proc {
-	return f.start("root", "root", "--data", filepath.Join(f.dir, "root"), "--listen", a.quic, "--api-listen", a.api, "--log-level", "debug")
+	return f.start("root", "root", "--data", filepath.Join(f.dir, "root"), "--listen", a.quic, "--api-listen", a.api, "--log-level", "debug", "--gossip-listen", "")
 }
 
 func (f *fleet) startRelay(name, listen, upstream string, extra ...string) *proc {

@@ -47,6 +47,8 @@ func (h *handler) ServeExchange(ctx context.Context, peer mesh.Peer, req wire.Me
 		return reply
 	case *wire.PolicyRequest:
 		return h.policy(ctx, peer, m)
+	case *wire.FileRequest:
+		return h.sharedFile(ctx, peer, m)
 	case *wire.Proxy:
 		if len(m.Path) == 0 || m.Path[len(m.Path)-1] != peer.NodeID {
 			return &wire.Ack{Status: wire.AckRejected, Reason: fmt.Sprintf("proxied request does not name relay %s last in its path", peer.NodeID)}

@@ -59,6 +59,13 @@ func (h *handler) ServeExchange(ctx context.Context, peer mesh.Peer, req wire.Me
 			return ingestAck(err)
 		}
 		return reply
+	case *wire.FileRequest:
+		reply, err := h.root.sharedFile(m, &peer)
+		if err != nil {
+			h.log.Warn("shared file refused", "peer", peer.NodeID, "addr", peer.Addr, "err", err)
+			return ingestAck(err)
+		}
+		return reply
 	case *wire.PolicyRequest:
 		reply, err := h.root.nodePolicy(m, &peer)
 		if err != nil {
@@ -199,6 +206,8 @@ func (h *handler) proxy(peer mesh.Peer, p *wire.Proxy) wire.Message {
 		reply, err = h.root.nodeStatus(req, nil)
 	case *wire.PolicyRequest:
 		reply, err = h.root.nodePolicy(req, nil)
+	case *wire.FileRequest:
+		reply, err = h.root.sharedFile(req, nil)
 	case *wire.RelayStats:
 		if err = h.root.relayStats(req, p.Path); err == nil {
 			reply = &wire.Ack{Status: wire.AckOK}

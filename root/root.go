@@ -31,6 +31,9 @@ type Config struct {
 	InventoryQueueSize int
 	// InventoryHistory is how many inventories are kept per node. Default 10.
 	InventoryHistory int
+	// SharedFilesDir holds the files nodes fetch for file_from_shared_folder.
+	// Default <data>/shared-files.
+	SharedFilesDir string
 	// GossipListen is the address of the core pool, the relays' and the root's (UDP and
 	// TCP); "" keeps the root out of gossip.
 	GossipListen string
@@ -75,6 +78,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.SharedFilesDir == "" && c.DataDir != "" {
+		c.SharedFilesDir = filepath.Join(c.DataDir, "shared-files")
 	}
 	if c.KeyRotationStep == 0 {
 		c.KeyRotationStep = 15 * time.Minute

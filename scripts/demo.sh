@@ -45,12 +45,13 @@ say "bosun root init"
 ROOT_FP=$(sed -n 's/.*fingerprint: *//p' "$DIR/init.txt" | head -1)
 
 say "starting the root ($ROOT_QUIC QUIC, https://$ROOT_API API)"
-"$BIN" root --data "$DIR/root" --listen "$ROOT_QUIC" --api-listen "$ROOT_API" >"$DIR/root.log" 2>&1 &
+"$BIN" root --data "$DIR/root" --listen "$ROOT_QUIC" --api-listen "$ROOT_API" --gossip-listen "127.0.0.1:$((PORT + 3))" >"$DIR/root.log" 2>&1 &
 pids+=($!)
 wait_for "the root's API" "$BIN" nodes list
 
 say "starting a relay ($RELAY), pinned to the root's key"
-"$BIN" relay --data "$DIR/relay" --listen "$RELAY" --upstream "$ROOT_QUIC" --upstream-fingerprint "$ROOT_FP" >"$DIR/relay.log" 2>&1 &
+"$BIN" relay --data "$DIR/relay" --listen "$RELAY" --upstream "$ROOT_QUIC" --upstream-fingerprint "$ROOT_FP" \
+  --zone demo --gossip-listen "127.0.0.1:$((PORT + 4))" --core-gossip-listen "127.0.0.1:$((PORT + 5))" --stats-interval 5s >"$DIR/relay.log" 2>&1 &
 pids+=($!)
 wait_for "the relay's enrolment" count_pending 1
 RELAY_ID=$("$BIN" nodes list --status pending --quiet | head -1)
@@ -60,7 +61,7 @@ RELAY_FP=$("$BIN" nodes show --json "$RELAY_ID" | sed -n 's/.*"keyFingerprint": 
 say "starting three agents behind the relay, pinned to the relay's key"
 for i in 1 2 3; do
   "$BIN" agent --data "$DIR/agent$i" --server "$RELAY" --server-fingerprint "$RELAY_FP" --root-fingerprint "$ROOT_FP" \
-    --hostname "demo-agent-$i" --interval 2s >"$DIR/agent$i.log" 2>&1 &
+    --hostname "demo-agent-$i" --interval 2s --gossip-listen 127.0.0.1:0 >"$DIR/agent$i.log" 2>&1 &
   pids+=($!)
 done
 wait_for "three pending agents" count_pending 3

@@ -23,6 +23,8 @@ const (
 	TypeBundleTrailer Type = 14 // ends it with its signature
 	TypeRelayStats    Type = 15 // a relay tells the root how its queue and uplink fare
 	TypeMembership    Type = 16 // a relay tells the root who is alive in its zone
+	TypeFileRequest   Type = 17 // a node asks for a shared file
+	TypeFileReply     Type = 18 // the file, signed by the root
 )
 
 var typeNames = map[Type]string{
@@ -42,6 +44,8 @@ var typeNames = map[Type]string{
 	TypeBundleTrailer: "bundle-trailer",
 	TypeRelayStats:    "relay-stats",
 	TypeMembership:    "membership",
+	TypeFileRequest:   "file-request",
+	TypeFileReply:     "file-reply",
 }
 
 func (t Type) String() string {

@@ -32,6 +32,8 @@ func sampleMessages() []Message {
 	mesh := NewMeshConfig(MeshConfigBody{NodeID: "n1", Time: testTime, Keys: [][]byte{bytes.Repeat([]byte{1}, 32)}, Zone: "paris",
 		ZoneSeeds: []string{"10.0.0.1:6712"}, Relays: []ZoneRelay{{NodeID: "r1", QUICAddr: "10.0.0.1:6710", Key: testKey.Public().(ed25519.PublicKey)}}}, testKey)
 	return []Message{
+		NewFileRequest(FileQuery{NodeID: "n1", Path: "motd/banner.txt", HaveHash: "abc", Time: testTime}, testKey),
+		&FileReply{File: SignSharedFile(SharedFile{Path: "motd/banner.txt", Hash: "h", Content: []byte("welcome\n")}, testKey)},
 		NewMembership(MembershipBody{RelayID: "r1", Zone: "paris", Time: testTime, Full: true,
 			Members: []MemberReport{{NodeID: "n1", State: 1, Since: testTime}, {NodeID: "n2", State: 3, Since: testTime}}}, testKey),
 		&StatusReply{NodeStatus: "accepted", ServerTime: testTime, RootKey: testKey.Public().(ed25519.PublicKey), Mesh: mesh},
@@ -235,6 +237,10 @@ func FuzzReadMessage(f *testing.F) {
 			_, _ = m.Peek()
 		case *Membership:
 			_, _ = m.Peek()
+		case *FileRequest:
+			_, _ = m.Peek()
+		case *FileReply:
+			_, _ = OpenSharedFile(m.File, testKey.Public().(ed25519.PublicKey))
 		case *StatusReply:
 			if m.Mesh != nil {
 				_, _ = m.Mesh.Open(testKey.Public().(ed25519.PublicKey))
