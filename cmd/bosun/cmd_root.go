@@ -41,6 +41,7 @@ type rootOptions struct {
 	LogDir           string
 	HooksDir         string
 	CVEFeed          string
+	SharedFiles      string
 }
 
 func (o *rootOptions) AddFlags(fs *pflag.FlagSet) {
@@ -49,6 +50,7 @@ func (o *rootOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.APIListen, "api-listen", ":6711", "HTTPS API address (TCP) for operators")
 	fs.StringVar(&o.LogDir, "log-dir", "", "where the drift log non-compliant-reports.log goes (default <data>/log)")
 	fs.StringVar(&o.HooksDir, "hooks-dir", "", "drift hooks: executables in <dir>/<event kind>/ (default <data>/hooks)")
+	fs.StringVar(&o.SharedFiles, "shared-files", "", "the files nodes fetch for file_from_shared_folder (default <data>/shared-files)")
 	fs.StringVar(&o.CVEFeed, "cve-feed", "", "a CVE feed file (JSON, see README): node scores then have a vulnerability sub-score")
 	fs.StringVar(&o.GossipListen, "gossip-listen", ":6713", "the pool of relays and the root (UDP and TCP); empty: no gossip")
 	fs.StringVar(&o.GossipProfile, "gossip-profile", "wan", "timers of that pool: lan, wan or local (tests)")
@@ -70,7 +72,7 @@ func (o *rootOptions) Run(ctx context.Context, env *cli.Env, args []string) erro
 	}
 	r, err := root.New(root.Config{DataDir: o.Data, QUICAddr: o.Listen, APIAddr: o.APIListen, SoftwareVersion: version, Logger: log,
 		RequireInventorySignature: o.RequireSignature, GossipListen: o.GossipListen, GossipProfile: profile,
-		LogDir: o.LogDir, HooksDir: o.HooksDir, CVEFeed: o.CVEFeed})
+		LogDir: o.LogDir, HooksDir: o.HooksDir, CVEFeed: o.CVEFeed, SharedFilesDir: o.SharedFiles})
 	if err != nil {
 		return err
 	}
