@@ -68,6 +68,13 @@ func (s *reportServer) set(a wire.AckStatus) {
 	s.mu.Unlock()
 }
 
+// received returns the report bodies taken so far: the server's goroutines write them.
+func (s *reportServer) received() []wire.ReportBody {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]wire.ReportBody(nil), s.bodies...)
+}
+
 func (s *reportServer) taken() []uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -146,10 +153,10 @@ func TestReportsWaitInTheSpool(t *testing.T) {
 	if got := s.taken(); len(got) != 3 || got[0] != 1 || got[1] != 2 || got[2] != 3 {
 		t.Errorf("runs taken: got %v, want [1 2 3]", got)
 	}
-	if b := s.bodies[2]; !b.ForceAudit || b.Results[0].Status != wire.StatusAuditCompliant {
+	if b := s.received()[2]; !b.ForceAudit || b.Results[0].Status != wire.StatusAuditCompliant {
 		t.Errorf("third report: got %+v, want force-audit and audit-compliant", b)
 	}
-	if b := s.bodies[0]; b.Results[0].Status != wire.StatusRepaired || b.Results[0].Message == "" {
+	if b := s.received()[0]; b.Results[0].Status != wire.StatusRepaired || b.Results[0].Message == "" {
 		t.Errorf("first report: got %+v, want repaired with its message", b)
 	}
 	if n, _ := a.SendReports(ctx); n != 0 {
@@ -228,8 +235,8 @@ func TestReportingModes(t *testing.T) {
 	if _, err := a.SendReports(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.bodies) != 2 || len(s.bodies[0].Results) != 2 || len(s.bodies[1].Results) != 0 {
-		t.Errorf("got reports %+v, want the repairs then an empty heartbeat", s.bodies)
+	if got := s.received(); len(got) != 2 || len(got[0].Results) != 2 || len(got[1].Results) != 0 {
+		t.Errorf("got reports %+v, want the repairs then an empty heartbeat", got)
 	}
 
 	p.ReportingMode = wire.ReportingDisabled
