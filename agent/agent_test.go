@@ -73,6 +73,13 @@ func (s *server) ServeExchange(_ context.Context, _ mesh.Peer, req wire.Message)
 	return &wire.Ack{Status: wire.AckError}
 }
 
+// snapshot copies what the server took: its goroutines write it.
+func (s *server) snapshot() ([]wire.EnrolStub, []wire.InventoryBody) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]wire.EnrolStub(nil), s.enrols...), append([]wire.InventoryBody(nil), s.uploads...)
+}
+
 func (s *server) count() (int, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -107,11 +114,12 @@ func TestEnrolOnceThenStatus(t *testing.T) {
 		t.Errorf("got %d enrolments and %d status requests, want 1 and 2", e, h)
 	}
 	// The inventory goes out right after enrolling, and not again at the next contact.
-	if len(s.uploads) != 1 || s.uploads[0].Kind != wire.InventoryFull || s.uploads[0].NodeID != a.Identity().NodeID {
-		t.Errorf("got uploads %+v, want one full inventory", s.uploads)
+	enrols, uploads := s.snapshot()
+	if len(uploads) != 1 || uploads[0].Kind != wire.InventoryFull || uploads[0].NodeID != a.Identity().NodeID {
+		t.Errorf("got uploads %+v, want one full inventory", uploads)
 	}
-	if s.enrols[0].NodeID != a.Identity().NodeID || s.enrols[0].Hostname != "node1" || s.enrols[0].Role != wire.RoleAgent {
-		t.Errorf("got stub %+v", s.enrols[0])
+	if enrols[0].NodeID != a.Identity().NodeID || enrols[0].Hostname != "node1" || enrols[0].Role != wire.RoleAgent {
+		t.Errorf("got stub %+v", enrols[0])
 	}
 }
 
@@ -172,9 +180,10 @@ func TestInventoryDelta(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("full inventory %d payload bytes; unchanged inventory %d bytes on the wire", len(s.uploads[0].Payload), rep.WireBytes)
-	if rep.Kind != wire.InventoryDelta || s.uploads[1].BaseHash != s.uploads[0].Hash {
-		t.Errorf("second upload: got kind %d base %x, want a delta against %x", rep.Kind, s.uploads[1].BaseHash, s.uploads[0].Hash)
+	_, uploads := s.snapshot()
+	t.Logf("full inventory %d payload bytes; unchanged inventory %d bytes on the wire", len(uploads[0].Payload), rep.WireBytes)
+	if rep.Kind != wire.InventoryDelta || uploads[1].BaseHash != uploads[0].Hash {
+		t.Errorf("second upload: got kind %d base %x, want a delta against %x", rep.Kind, uploads[1].BaseHash, uploads[0].Hash)
 	}
 	if rep.WireBytes > 300 {
 		t.Errorf("an unchanged inventory cost %d bytes on the wire, want at most 300", rep.WireBytes)
