@@ -12,11 +12,12 @@ import (
 	"github.com/bosun-io/bosun/agent/host"
 )
 
-// Packages and services are tested against recorded fakes behind host's interfaces: installing
-// packages needs a repository and network, and systemd does not run in the test environment
-// (CI containers have no /run/systemd/system). The fakes record the state the real tools would
-// report and the calls made. The real dpkg backend is exercised read-only in agent/host's
-// tests, and the real "no systemd" backend below. Users and groups run the real shadow tools
+// The tables below run the package and service methods against recorded fakes behind host's
+// interfaces, for every case fast: the fakes record the state the real tools would report and
+// the calls made. The real apt and dpkg install and remove a package in a throw-away Debian
+// root in apt_chroot_test.go. Services stay on fakes: systemd does not run in the test
+// environment (no /run/systemd/system), and a chroot cannot host it; the real "no systemd"
+// backend is tested below. Users and groups run the real shadow tools
 // (useradd, usermod, ...) on a throw-away copy of /etc through their --prefix option.
 
 type fakePackages struct {
