@@ -81,8 +81,21 @@ for i in 1 2 3; do wait_for "agent $i's policy" have_policy "$i"; done
 say "what demo-agent-1 holds: bosun agent policy --data $DIR/agent1"
 "$BIN" agent policy --data "$DIR/agent1"
 
+say "demo-agent-3 runs everything in audit: bosun agent set-force-audit"
+"$BIN" agent set-force-audit --data "$DIR/agent3"
+
+for i in 1 3; do
+  say "a run in the foreground on demo-agent-$i: bosun agent run --data $DIR/agent$i"
+  "$BIN" agent run --data "$DIR/agent$i" || echo "(exit status $?: something is not compliant, as the table says)"
+done
+
 say "why: bosun policy why <agent1> demo-motd"
 "$BIN" policy why "$("$BIN" nodes list --quiet --role agent | head -1)" demo-motd
+
+have_reports() { [ "$("$BIN" compliance --json | sed -n 's/.*"total": \([0-9]*\).*/\1/p' | head -1)" -gt 0 ]; }
+wait_for "the agents' reports at the root" have_reports
+say "the fleet's compliance at the root: bosun compliance"
+"$BIN" compliance
 
 if [ "${KEEP:-0}" = 1 ]; then
   say "the fleet runs; BOSUN_CONFIG=$BOSUN_CONFIG $BIN nodes list from another shell; Ctrl-C stops it"
