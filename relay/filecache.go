@@ -18,15 +18,8 @@ const bucketFiles = "files"
 // (caching the signed file), from the cache when it does not.
 func (h *handler) sharedFile(ctx context.Context, peer mesh.Peer, req *wire.FileRequest) wire.Message {
 	q, err := req.Peek()
-	if err == nil && q.NodeID != peer.NodeID {
-		err = fmt.Errorf("file request of node %s sent by node %s", q.NodeID, peer.NodeID)
-	}
-	if err == nil {
-		err = req.Verify(peer.Key)
-	}
-	if err != nil {
-		h.r.log.Warn("file request refused", "peer", peer.NodeID, "addr", peer.Addr, "err", err)
-		return &wire.Ack{Status: wire.AckRejected, Reason: err.Error()}
+	if ack := h.fromPeer(peer, "file request", q.NodeID, err, req.Verify); ack != nil {
+		return ack
 	}
 	frame, err := wire.AppendFrame(nil, req)
 	if err != nil {

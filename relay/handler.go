@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"slices"
@@ -85,19 +86,30 @@ func (h *handler) enrol(peer mesh.Peer, e *wire.Enrol) wire.Message {
 	return &wire.Ack{Status: wire.AckOK}
 }
 
+// fromPeer checks that the connected node signed a request naming itself: the relay cannot
+// tell whether the root will take it, but it need not carry forgeries. It returns the
+// refusal to answer, nil when the request may go on.
+func (h *handler) fromPeer(peer mesh.Peer, what, nodeID string, peekErr error, verify func(ed25519.PublicKey) error) *wire.Ack {
+	err := peekErr
+	if err == nil && nodeID != peer.NodeID {
+		err = fmt.Errorf("%s of node %s sent by node %s", what, nodeID, peer.NodeID)
+	}
+	if err == nil {
+		err = verify(peer.Key)
+	}
+	if err != nil {
+		h.r.log.Warn("request from a node refused", "what", what, "peer", peer.NodeID, "addr", peer.Addr, "err", err)
+		return &wire.Ack{Status: wire.AckRejected, Reason: err.Error()}
+	}
+	return nil
+}
+
 // inventory queues a node's own inventory. The relay cannot know whether the root will take
 // it, but it can check that the connected node signed it, so it does not carry forgeries.
 func (h *handler) inventory(peer mesh.Peer, u *wire.InventoryUpload) wire.Message {
 	body, err := u.Peek()
-	if err == nil && body.NodeID != peer.NodeID {
-		err = fmt.Errorf("inventory of node %s sent by node %s", body.NodeID, peer.NodeID)
-	}
-	if err == nil {
-		err = u.Verify(peer.Key)
-	}
-	if err != nil {
-		h.r.log.Warn("inventory refused", "peer", peer.NodeID, "addr", peer.Addr, "err", err)
-		return &wire.Ack{Status: wire.AckRejected, Reason: err.Error()}
+	if ack := h.fromPeer(peer, "inventory", body.NodeID, err, u.Verify); ack != nil {
+		return ack
 	}
 	frame, err := wire.AppendFrame(nil, u)
 	if err != nil {
@@ -113,15 +125,8 @@ func (h *handler) inventory(peer mesh.Peer, u *wire.InventoryUpload) wire.Messag
 // report queues a node's signed run report, checked like an inventory.
 func (h *handler) report(peer mesh.Peer, r *wire.Report) wire.Message {
 	body, err := r.Peek()
-	if err == nil && body.NodeID != peer.NodeID {
-		err = fmt.Errorf("report of node %s sent by node %s", body.NodeID, peer.NodeID)
-	}
-	if err == nil {
-		err = r.Verify(peer.Key)
-	}
-	if err != nil {
-		h.r.log.Warn("report refused", "peer", peer.NodeID, "addr", peer.Addr, "err", err)
-		return &wire.Ack{Status: wire.AckRejected, Reason: err.Error()}
+	if ack := h.fromPeer(peer, "report", body.NodeID, err, r.Verify); ack != nil {
+		return ack
 	}
 	frame, err := wire.AppendFrame(nil, r)
 	if err != nil {

@@ -1,6 +1,7 @@
 package root
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 
@@ -30,6 +31,22 @@ func (r *Root) signer(nodeID string, direct *mesh.Peer) (nodeRecord, error) {
 	}
 	if rec.Status == api.StatusRefused || rec.Status == api.StatusDeleted {
 		return nodeRecord{}, refused("node %s is %s", nodeID, rec.Status)
+	}
+	return rec, nil
+}
+
+// verifiedSigner finds the registered node a request names and checks that its pinned key
+// signed the request: the first step of every signed request a node sends.
+func (r *Root) verifiedSigner(nodeID string, peekErr error, direct *mesh.Peer, verify func(ed25519.PublicKey) error) (nodeRecord, error) {
+	if peekErr != nil {
+		return nodeRecord{}, refused("%v", peekErr)
+	}
+	rec, err := r.signer(nodeID, direct)
+	if err != nil {
+		return nodeRecord{}, err
+	}
+	if err := verify(rec.Key); err != nil {
+		return nodeRecord{}, refused("node %s: %v", nodeID, err)
 	}
 	return rec, nil
 }
@@ -134,15 +151,9 @@ func (r *Root) store(inv *inventory.Inventory, hash uint64, encoded []byte) erro
 // nodeStatus answers a node's signed status request.
 func (r *Root) nodeStatus(req *wire.StatusRequest, direct *mesh.Peer) (*wire.StatusReply, error) {
 	q, err := req.Peek()
-	if err != nil {
-		return nil, refused("%v", err)
-	}
-	rec, err := r.signer(q.NodeID, direct)
+	rec, err := r.verifiedSigner(q.NodeID, err, direct, req.Verify)
 	if err != nil {
 		return nil, err
-	}
-	if err := req.Verify(rec.Key); err != nil {
-		return nil, refused("node %s: %v", q.NodeID, err)
 	}
 	if _, err := r.reg.touch(rec.ID, rec.Key); err != nil {
 		return nil, err
@@ -171,15 +182,9 @@ func (r *Root) nodeStatus(req *wire.StatusRequest, direct *mesh.Peer) (*wire.Sta
 // node holds, or the whole policy.
 func (r *Root) nodePolicy(req *wire.PolicyRequest, direct *mesh.Peer) (*wire.PolicyReply, error) {
 	q, err := req.Peek()
-	if err != nil {
-		return nil, refused("%v", err)
-	}
-	rec, err := r.signer(q.NodeID, direct)
+	rec, err := r.verifiedSigner(q.NodeID, err, direct, req.Verify)
 	if err != nil {
 		return nil, err
-	}
-	if err := req.Verify(rec.Key); err != nil {
-		return nil, refused("node %s: %v", q.NodeID, err)
 	}
 	if rec.Status != api.StatusAccepted {
 		return &wire.PolicyReply{Answer: wire.PolicyNone, Reason: "node " + rec.Status + ": only accepted nodes get policies"}, nil

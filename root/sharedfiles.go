@@ -20,15 +20,9 @@ import (
 // root signs so that relays caching it cannot alter it.
 func (r *Root) sharedFile(req *wire.FileRequest, direct *mesh.Peer) (*wire.FileReply, error) {
 	q, err := req.Peek()
-	if err != nil {
-		return nil, refused("%v", err)
-	}
-	rec, err := r.signer(q.NodeID, direct)
+	rec, err := r.verifiedSigner(q.NodeID, err, direct, req.Verify)
 	if err != nil {
 		return nil, err
-	}
-	if err := req.Verify(rec.Key); err != nil {
-		return nil, refused("node %s: %v", q.NodeID, err)
 	}
 	if rec.Status != api.StatusAccepted {
 		return nil, refused("node %s is %s; only accepted nodes get shared files", rec.ID, rec.Status)
