@@ -3,11 +3,13 @@ package wire
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // ErrPolicyBase is returned when a policy delta is applied to a policy other than the one it
@@ -439,8 +441,12 @@ func (p *AppliedPolicy) ComputeConfigID() string {
 func (p *AppliedPolicy) HashContent(scratch []byte) (string, []byte) {
 	buf := appendString(scratch[:0], p.NodeID)
 	buf = p.appendContent(buf, true)
-	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:8]), buf
+	// The config id names the content so that an unchanged policy is recognised; the root's
+	// signature, not this hash, is what protects it. A 64-bit xxhash does that as well as
+	// SHA-256 cut to 64 bits, at a fraction of the cost over 100,000 nodes.
+	var sum [8]byte
+	binary.BigEndian.PutUint64(sum[:], xxhash.Sum64(buf))
+	return hex.EncodeToString(sum[:]), buf
 }
 
 // SetConfigID computes the config id and stores it in the policy, returning it.
