@@ -41,11 +41,19 @@ bench:
 	$(MAKE) -s build && ./bench/inventory.sh
 	./bench/agent_run.sh
 
-# Each fuzz target for FUZZTIME (default 30s).
+# Each fuzz target in turn for FUZZTIME (default 30s): every decoder of what crosses the
+# network or the disk. `go test -fuzz` takes one target and one package at a time.
 FUZZTIME ?= 30s
+FUZZ_TARGETS := wire:FuzzReadMessage wire:FuzzAppliedPolicy wire:FuzzReadBundle \
+	inventory:FuzzParseFusion inventory:FuzzUnmarshal inventory:FuzzUnmarshalDelta \
+	store:FuzzDecodeFrame store:FuzzOpenSpool mesh:FuzzPeerFromCertificate \
+	mesh:FuzzDecodePoolMeta mesh:FuzzDecodePoolMsg root:FuzzDecodeOCSRequest \
+	root/compliance:FuzzIngest cond:FuzzParse
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzReadMessage$$' -fuzztime $(FUZZTIME) ./wire/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeOCSRequest$$' -fuzztime $(FUZZTIME) ./root/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; echo "== $$name ($$pkg)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./$$pkg/; \
+	done
 
 clean:
 	rm -rf bin dist
