@@ -190,51 +190,73 @@ func (r *Root) syncCoreKeys() {
 }
 
 // meshConfig is what an accepted node needs to gossip and fail over, signed by the root.
+// Every status request of every node asks for it, so it reads only the relays' figures (one
+// entry per relay), never the whole registry.
 func (r *Root) meshConfig(rec nodeRecord) (*wire.MeshConfig, error) {
 	keys, _, err := r.keyring()
 	if err != nil {
 		return nil, err
 	}
-	rels, err := r.relays()
+	rels, err := r.relayDirectory()
 	if err != nil {
 		return nil, err
 	}
 	body := wire.MeshConfigBody{NodeID: rec.ID, Time: r.cfg.Now().UTC(), Keys: keys}
-	zoneOf := func(relayID string) string {
-		for _, rel := range rels {
-			if rel.Node.ID == relayID && rel.Stats != nil {
-				return rel.Stats.Zone
-			}
-		}
-		return ""
-	}
-	if rec.Role == wire.RoleRelay.String() {
-		body.Zone = zoneOf(rec.ID)
+	switch {
+	case rec.Role == wire.RoleRelay.String():
+		body.Zone = rels[rec.ID].stats.Zone
 		if r.core != nil {
 			body.CoreSeeds = append(body.CoreSeeds, r.core.Addr())
 		}
-	} else if len(rec.Path) > 0 {
-		body.Zone = zoneOf(rec.Path[0])
+	case len(rec.Path) > 0:
+		body.Zone = rels[rec.Path[0]].stats.Zone
 	}
 	if body.Zone == "" {
 		return wire.NewMeshConfig(body, r.id.Key), nil
 	}
-	for _, rel := range rels {
-		if rel.Stats == nil || rel.Stats.Zone != body.Zone || rel.Node.Status != api.StatusAccepted {
+	ids := make([]string, 0, len(rels))
+	for id := range rels {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids) // the same list, in the same order, at every request
+	for _, id := range ids {
+		rel := rels[id]
+		if rel.stats.Zone != body.Zone || rel.rec.Status != api.StatusAccepted {
 			continue
 		}
-		if rel.Stats.GossipAddr != "" {
-			body.ZoneSeeds = append(body.ZoneSeeds, rel.Stats.GossipAddr)
+		if rel.stats.GossipAddr != "" {
+			body.ZoneSeeds = append(body.ZoneSeeds, rel.stats.GossipAddr)
 		}
-		if rel.Stats.QUICAddr != "" && rel.Node.ID != rec.ID {
-			relRec, err := r.reg.record(rel.Node.ID)
-			if err != nil {
-				continue
-			}
-			body.Relays = append(body.Relays, wire.ZoneRelay{NodeID: rel.Node.ID, QUICAddr: rel.Stats.QUICAddr, Key: relRec.Key})
+		if rel.stats.QUICAddr != "" && id != rec.ID {
+			body.Relays = append(body.Relays, wire.ZoneRelay{NodeID: id, QUICAddr: rel.stats.QUICAddr, Key: rel.rec.Key})
 		}
 	}
 	return wire.NewMeshConfig(body, r.id.Key), nil
+}
+
+// directoryEntry is a relay that reported its figures, with its registry record.
+type directoryEntry struct {
+	rec   nodeRecord
+	stats api.RelayStats
+}
+
+// relayDirectory returns the relays that reported their figures, by node id.
+func (r *Root) relayDirectory() (map[string]directoryEntry, error) {
+	out := map[string]directoryEntry{}
+	err := r.db.Bucket(bucketRelayStats).Scan("", func(id string, v []byte) error {
+		var e directoryEntry
+		if err := json.Unmarshal(v, &e.stats); err != nil {
+			return fmt.Errorf("stats of relay %s: %w", id, err)
+		}
+		rec, err := r.reg.record(id)
+		if err != nil {
+			return nil // deleted since it reported
+		}
+		e.rec = rec
+		out[id] = e
+		return nil
+	})
+	return out, err
 }
 
 // zoneMembership takes a relay's report of its zone.

@@ -166,9 +166,7 @@ func (r *Root) nodeStatus(req *wire.StatusRequest, direct *mesh.Peer) (*wire.Sta
 		RootKey:       r.id.Public(),
 	}
 	if rec.Status == api.StatusAccepted {
-		if ap, err := r.pol.appliedPolicy(rec.ID); err == nil && ap != nil {
-			reply.ConfigID = ap.ConfigID
-		}
+		reply.ConfigID = r.pol.configID(rec.ID)
 		mc, err := r.meshConfig(rec)
 		if err != nil {
 			r.log.Warn("no mesh config for node", "node", rec.ID, "err", err)

@@ -44,6 +44,8 @@ type policies struct {
 	compiler *policy.Compiler
 	gen      api.GenerationStatus
 	genMu    sync.Mutex
+	// ids caches the config id of each node's stored policy (see configID).
+	ids sync.Map
 	// stored and removed, if set, hear of every policy stored and every node whose
 	// policy was removed (compliance follows them); called with mu held.
 	stored  func(*wire.AppliedPolicy)
@@ -175,14 +177,11 @@ func (p *policies) generate(pass func(policy.Emit) ([]policy.Problem, policy.Sta
 // storePolicy signs and stores a node's applied policy, unless the stored one has the same
 // config id (after a restart the compiler emits every node once).
 func (p *policies) storePolicy(ap *wire.AppliedPolicy) error {
+	if p.configID(ap.NodeID) == ap.ConfigID {
+		return nil
+	}
 	prev, err := p.db.Bucket(bucketPolicies).Get(ap.NodeID)
-	if err == nil {
-		if cur, err := decodeSignedPolicy(ap.NodeID, prev); err == nil {
-			if held, err := cur.Open(p.key.Public().(ed25519.PublicKey)); err == nil && held.ConfigID == ap.ConfigID {
-				return nil
-			}
-		}
-	} else if !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	sp, err := wire.NewSignedPolicy(ap, p.key)
@@ -204,6 +203,7 @@ func (p *policies) storePolicy(ap *wire.AppliedPolicy) error {
 	if err != nil {
 		return fmt.Errorf("store policy of %s: %w", ap.NodeID, err)
 	}
+	p.ids.Store(ap.NodeID, ap.ConfigID)
 	p.log.Debug("policy stored", "node", ap.NodeID, "config_id", ap.ConfigID)
 	if p.stored != nil {
 		p.stored(ap)
@@ -221,6 +221,24 @@ func (p *policies) signedPolicy(nodeID string) (*wire.SignedPolicy, error) {
 		return nil, err
 	}
 	return decodeSignedPolicy(nodeID, b)
+}
+
+// configID returns the config id of the node's stored policy, "" for none. Every status
+// request asks for it, so it is kept in memory once read, and updated as policies are stored
+// and removed, rather than decoded from the store each time.
+func (p *policies) configID(nodeID string) string {
+	if id, ok := p.ids.Load(nodeID); ok {
+		return id.(string)
+	}
+	id := ""
+	if sp, err := p.signedPolicy(nodeID); err == nil && sp != nil {
+		var ap wire.AppliedPolicy
+		if ap.UnmarshalBinary(sp.Signed.Body) == nil {
+			id = ap.ConfigID
+		}
+	}
+	p.ids.Store(nodeID, id)
+	return id
 }
 
 // held returns the node's current or previous policy if its config id is configID.
@@ -273,6 +291,7 @@ func (p *policies) nodeChanged(id string) {
 	}
 	if !getsPolicy(rec) {
 		p.compiler.RemoveNodes([]string{id})
+		p.ids.Store(id, "")
 		if err := p.db.Bucket(bucketPolicies).Delete(id); err != nil && !errors.Is(err, store.ErrNotFound) {
 			p.log.Warn("policy removal failed", "node", id, "err", err)
 		}
