@@ -21,11 +21,7 @@ func (h *handler) sharedFile(ctx context.Context, peer mesh.Peer, req *wire.File
 	if ack := h.fromPeer(peer, "file request", q.NodeID, err, req.Verify); ack != nil {
 		return ack
 	}
-	frame, err := wire.AppendFrame(nil, req)
-	if err != nil {
-		return &wire.Ack{Status: wire.AckError, Reason: err.Error()}
-	}
-	reply := h.proxyUp(ctx, peer, &wire.Proxy{Path: []string{h.r.id.NodeID}, Frame: frame})
+	reply := h.askUp(ctx, peer, req)
 	switch m := reply.(type) {
 	case *wire.FileReply:
 		if err := h.r.cacheFile(q.Path, m); err != nil {

@@ -207,13 +207,7 @@ func report(m mesh.Member) wire.MemberReport {
 
 func (r *Relay) sendMembership(ctx context.Context, members []wire.MemberReport, full bool) error {
 	m := wire.NewMembership(wire.MembershipBody{RelayID: r.id.NodeID, Zone: r.cfg.Zone, Time: r.cfg.Now().UTC(), Full: full, Members: members}, r.id.Key)
-	frame, err := wire.AppendFrame(nil, m)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.UpstreamTimeout)
-	defer cancel()
-	reply, _, err := r.client.Exchange(ctx, r.cfg.Upstream, &wire.Proxy{Path: []string{r.id.NodeID}, Frame: frame})
+	reply, err := r.tellRoot(ctx, m)
 	if err != nil {
 		return err
 	}

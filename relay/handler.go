@@ -39,11 +39,7 @@ func (h *handler) ServeExchange(ctx context.Context, peer mesh.Peer, req wire.Me
 	case *wire.Report:
 		return h.report(peer, m)
 	case *wire.StatusRequest:
-		frame, err := wire.AppendFrame(nil, m)
-		if err != nil {
-			return &wire.Ack{Status: wire.AckError, Reason: err.Error()}
-		}
-		reply := h.proxyUp(ctx, peer, &wire.Proxy{Path: []string{h.r.id.NodeID}, Frame: frame})
+		reply := h.askUp(ctx, peer, m)
 		h.r.noteRootKey(reply)
 		return reply
 	case *wire.PolicyRequest:
@@ -137,6 +133,16 @@ func (h *handler) report(peer mesh.Peer, r *wire.Report) wire.Message {
 	}
 	h.r.log.Debug("report queued", "node", body.NodeID, "run", body.RunID, "bytes", len(frame))
 	return &wire.Ack{Status: wire.AckOK}
+}
+
+// askUp passes a node's own request up to the root, as a Proxy naming this relay, and
+// returns the answer.
+func (h *handler) askUp(ctx context.Context, peer mesh.Peer, req wire.Message) wire.Message {
+	frame, err := wire.AppendFrame(nil, req)
+	if err != nil {
+		return &wire.Ack{Status: wire.AckError, Reason: err.Error()}
+	}
+	return h.proxyUp(ctx, peer, &wire.Proxy{Path: []string{h.r.id.NodeID}, Frame: frame})
 }
 
 // proxyUp passes a request that needs the root's answer upstream and returns the answer.

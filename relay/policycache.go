@@ -21,11 +21,7 @@ func (h *handler) policy(ctx context.Context, peer mesh.Peer, req *wire.PolicyRe
 	if ack := h.fromPeer(peer, "policy request", q.NodeID, err, req.Verify); ack != nil {
 		return ack
 	}
-	frame, err := wire.AppendFrame(nil, req)
-	if err != nil {
-		return &wire.Ack{Status: wire.AckError, Reason: err.Error()}
-	}
-	reply := h.proxyUp(ctx, peer, &wire.Proxy{Path: []string{h.r.id.NodeID}, Frame: frame})
+	reply := h.askUp(ctx, peer, req)
 	switch m := reply.(type) {
 	case *wire.PolicyReply:
 		if err := h.r.cachePolicy(q.NodeID, m); err != nil {

@@ -70,19 +70,25 @@ func (r *Relay) reportStats(ctx context.Context) {
 		case <-first:
 		case <-t.C:
 		}
-		frame, err := wire.AppendFrame(nil, wire.NewRelayStats(r.Stats(), r.id.Key))
-		if err != nil {
-			r.log.Error("relay stats not encoded", "err", err)
-			continue
-		}
-		sctx, cancel := context.WithTimeout(ctx, proxyTimeout)
-		_, _, err = r.client.Exchange(sctx, r.cfg.Upstream, &wire.Proxy{Path: []string{r.id.NodeID}, Frame: frame})
-		cancel()
-		if err != nil {
+		// An answer, even a refusal, means the upstream is there; only no answer means down.
+		if _, err := r.tellRoot(ctx, wire.NewRelayStats(r.Stats(), r.id.Key)); err != nil {
 			r.log.Debug("relay stats not sent", "err", err)
 			r.setUpstream(false, err)
 		} else {
 			r.setUpstream(true, nil)
 		}
 	}
+}
+
+// tellRoot sends one of the relay's own messages (its figures, its zone's membership) up to
+// the root, as a Proxy naming this relay, and returns the answer.
+func (r *Relay) tellRoot(ctx context.Context, m wire.Message) (wire.Message, error) {
+	frame, err := wire.AppendFrame(nil, m)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, min(proxyTimeout, r.cfg.UpstreamTimeout))
+	defer cancel()
+	reply, _, err := r.client.Exchange(ctx, r.cfg.Upstream, &wire.Proxy{Path: []string{r.id.NodeID}, Frame: frame})
+	return reply, err
 }
