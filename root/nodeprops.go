@@ -28,13 +28,9 @@ func recordEvent(tx *store.Txn, ev *api.Event) error {
 	return tx.Put(bucketEvents, fmt.Sprintf("%020d", seq), b)
 }
 
-// setNodeProperties sets and removes a node's operator properties and records the change.
-func (r *Root) setNodeProperties(id, by string, set map[string]json.RawMessage, unset []string) (api.Node, error) {
-	for k, v := range set {
-		if k == "" || !json.Valid(v) {
-			return api.Node{}, fmt.Errorf("%w: property %q: the value must be JSON (a string is \"quoted\")", api.ErrBadRequest, k)
-		}
-	}
+// updateNode changes a node's record, records the event in the same transaction with the
+// changed part (part) before and after, and recompiles the node.
+func (r *Root) updateNode(id, by, kind, what string, part func(rec *nodeRecord) any, change func(rec *nodeRecord)) (api.Node, error) {
 	var out api.Node
 	err := r.db.Update(func(tx *store.Txn) error {
 		rec, ok, err := txRecord(tx, id)
@@ -44,27 +40,41 @@ func (r *Root) setNodeProperties(id, by string, set map[string]json.RawMessage, 
 		if !ok {
 			return fmt.Errorf("node %s: %w", id, api.ErrNotFound)
 		}
-		before, _ := json.Marshal(rec.Properties)
-		if rec.Properties == nil {
-			rec.Properties = map[string]json.RawMessage{}
-		}
-		maps.Copy(rec.Properties, set)
-		for _, k := range unset {
-			delete(rec.Properties, k)
-		}
-		after, _ := json.Marshal(rec.Properties)
+		before, _ := json.Marshal(part(&rec))
+		change(&rec)
+		after, _ := json.Marshal(part(&rec))
 		out = rec.Node
 		if err := txPut(tx, rec); err != nil {
 			return err
 		}
-		return recordEvent(tx, &api.Event{Time: r.cfg.Now().UTC(), By: by, What: "set properties of node " + id,
-			Changes: []api.EventChange{{Kind: "node-properties", ID: id, Op: policy.OpUpdate, Before: before, After: after}}})
+		return recordEvent(tx, &api.Event{Time: r.cfg.Now().UTC(), By: by, What: what,
+			Changes: []api.EventChange{{Kind: kind, ID: id, Op: policy.OpUpdate, Before: before, After: after}}})
 	})
 	if err != nil {
 		return api.Node{}, err
 	}
 	r.pol.nodeChanged(id)
 	return out, nil
+}
+
+// setNodeProperties sets and removes a node's operator properties and records the change.
+func (r *Root) setNodeProperties(id, by string, set map[string]json.RawMessage, unset []string) (api.Node, error) {
+	for k, v := range set {
+		if k == "" || !json.Valid(v) {
+			return api.Node{}, fmt.Errorf("%w: property %q: the value must be JSON (a string is \"quoted\")", api.ErrBadRequest, k)
+		}
+	}
+	return r.updateNode(id, by, "node-properties", "set properties of node "+id,
+		func(rec *nodeRecord) any { return rec.Properties },
+		func(rec *nodeRecord) {
+			if rec.Properties == nil {
+				rec.Properties = map[string]json.RawMessage{}
+			}
+			maps.Copy(rec.Properties, set)
+			for _, k := range unset {
+				delete(rec.Properties, k)
+			}
+		})
 }
 
 // setNodeSettings sets a node's overrides of the global settings (policy mode, reporting
@@ -80,30 +90,9 @@ func (r *Root) setNodeSettings(id, by string, s policy.NodeSettings) (api.Node, 
 	default:
 		return api.Node{}, fmt.Errorf("%w: reporting mode %q: want full, changes-only, disabled or empty", api.ErrBadRequest, s.ReportingMode)
 	}
-	var out api.Node
-	err := r.db.Update(func(tx *store.Txn) error {
-		rec, ok, err := txRecord(tx, id)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("node %s: %w", id, api.ErrNotFound)
-		}
-		before, _ := json.Marshal(rec.Settings)
-		rec.Settings = s
-		after, _ := json.Marshal(rec.Settings)
-		out = rec.Node
-		if err := txPut(tx, rec); err != nil {
-			return err
-		}
-		return recordEvent(tx, &api.Event{Time: r.cfg.Now().UTC(), By: by, What: "set settings of node " + id,
-			Changes: []api.EventChange{{Kind: "node-settings", ID: id, Op: policy.OpUpdate, Before: before, After: after}}})
-	})
-	if err != nil {
-		return api.Node{}, err
-	}
-	r.pol.nodeChanged(id)
-	return out, nil
+	return r.updateNode(id, by, "node-settings", "set settings of node "+id,
+		func(rec *nodeRecord) any { return rec.Settings },
+		func(rec *nodeRecord) { rec.Settings = s })
 }
 
 // nodeProperties lists what a node sees, with where each value came from.
