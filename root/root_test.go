@@ -2,13 +2,9 @@ package root
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,36 +22,7 @@ type testRoot struct {
 
 func startRoot(t *testing.T, now func() time.Time) *testRoot {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "root")
-	res, err := Init(dir, InitOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := New(Config{DataDir: dir, QUICAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := r.Run(ctx); err != nil {
-			t.Errorf("root run: %v", err)
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		r.Close()
-	})
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(res.APICertPEM)
-	return &testRoot{Root: r, init: res, api: &api.Client{
-		BaseURL: "https://" + r.APIAddr().String(),
-		Token:   res.AdminToken,
-		HTTP:    &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}},
-	}}
+	return startRootWith(t, func(c *Config) { c.Now = now })
 }
 
 // testNode is a node with its own identity and QUIC client, pinned to the root.
