@@ -18,7 +18,9 @@ import (
 // the compliance engine, and one Badger transaction (synced) per batch of 100 reports
 // holding each node's latest run. 200 accepted nodes with a policy of 50 components send
 // full-mode reports, one in ten with a repair (a drift event: drift log line, change log).
-// Reports are signed beforehand with the timer stopped.
+// Reports are signed beforehand with the timer stopped. The compliance engine holds the
+// policies of 100,000 nodes (the 200 that report, and copies of their policy under other node
+// ids), as a root of that fleet would; -short loads only the 200.
 func BenchmarkIngestReports(b *testing.B) {
 	const nodes, comps, perBatch = 200, 50, 100
 	dir := filepath.Join(b.TempDir(), "root")
@@ -64,6 +66,19 @@ func BenchmarkIngestReports(b *testing.B) {
 		}
 		ns[i] = &benchNode{id: id, key: key, config: ap.ConfigID, n: len(ap.Components)}
 	}
+	loaded := 100_000
+	if testing.Short() {
+		loaded = nodes
+	}
+	if tmpl, err := r.pol.appliedPolicy(ns[0].id); err == nil && tmpl != nil {
+		now := time.Now()
+		for i := nodes; i < loaded; i++ {
+			p := *tmpl
+			p.NodeID = fmt.Sprintf("00000000-0000-4000-9000-%012d", i)
+			r.rep.eng.SetPolicy(&p, now)
+		}
+	}
+	b.ReportMetric(float64(loaded), "nodes-loaded")
 	results := 0
 	build := func(k int) []*wire.Report {
 		out := make([]*wire.Report, perBatch)
