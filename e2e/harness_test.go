@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -58,14 +59,17 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 }
 
 // freePort returns a port free on 127.0.0.1 for both UDP and TCP at the time of the call.
+// It picks below the kernel's ephemeral range (32768 and up by default): a port the kernel
+// hands out by itself (the ":0" of every client socket) could otherwise take it between this
+// check and the process that binds it.
 func freePort(t *testing.T) int {
 	t.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
-			t.Fatal(err)
+			continue
 		}
-		port := l.Addr().(*net.TCPAddr).Port
 		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
 		l.Close()
 		if err == nil {

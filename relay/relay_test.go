@@ -3,6 +3,8 @@ package relay
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -196,18 +198,17 @@ func TestQueueFull(t *testing.T) {
 	eventually(t, 20*time.Second, "every accepted enrolment upstream", func() bool { return len(up.received(t)) == accepted })
 }
 
-// reserveUDP returns a loopback address nothing listens on yet.
+// reserveUDP returns a loopback address nothing listens on yet, below the kernel's
+// ephemeral range so that no client socket is handed it before the test binds it.
 func reserveUDP(t *testing.T) string {
 	t.Helper()
-	id, _, err := mesh.LoadOrCreateIdentity(filepath.Join(t.TempDir(), "probe"))
-	if err != nil {
-		t.Fatal(err)
+	for range 200 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		if u, err := net.ListenPacket("udp", addr); err == nil {
+			u.Close()
+			return addr
+		}
 	}
-	s, err := mesh.Listen(mesh.ServerConfig{Identity: id, Addr: "127.0.0.1:0", Handler: &upstream{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := s.Addr().String()
-	s.Close()
-	return addr
+	t.Fatal("no free UDP port")
+	return ""
 }
