@@ -21,7 +21,7 @@ var owners = map[string][]string{
 	"github.com/dgraph-io/badger/v4":  {"store"},
 	"github.com/shirou/gopsutil/v3":   {"inventory"},
 	"github.com/spf13/pflag":          {"cli", "cmd/bosun"},
-	"go.yaml.in/yaml/v3":              {"root/policy"},
+	"go.yaml.in/yaml/v3":              {"root/policy", "cli/flagfile"},
 	"github.com/cbroglie/mustache":    {"agent/method"},
 	// xxhash is a hash function, not a subsystem to hide: anyone may use it.
 }
