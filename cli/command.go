@@ -30,6 +30,13 @@ type Options interface {
 	Run(ctx context.Context, env *Env, args []string) error
 }
 
+// Preparer is implemented by options that complete their flags from elsewhere once the
+// command line is parsed: the daemons read the flags it left alone from their configuration
+// file. Main calls Prepare before Run, never for --help, so a broken file does not hide the help.
+type Preparer interface {
+	Prepare(fs *pflag.FlagSet) error
+}
+
 // Env is what a verb may touch of the outside world, so tests can run verbs in-process.
 type Env struct {
 	Stdout, Stderr io.Writer
@@ -86,6 +93,11 @@ func Main(ctx context.Context, cmds []*Command, args []string, env *Env) error {
 	if *help {
 		printHelp(env.Stdout, cmd, opts)
 		return nil
+	}
+	if p, ok := opts.(Preparer); ok {
+		if err := p.Prepare(fs); err != nil {
+			return err
+		}
 	}
 	err := opts.Run(ctx, env, fs.Args())
 	var ue *UsageError

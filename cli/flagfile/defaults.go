@@ -40,7 +40,8 @@ func Reference(w io.Writer, keys *pflag.FlagSet) error {
 	fmt.Fprintln(bw, "| key | type | default | meaning |")
 	fmt.Fprintln(bw, "|---|---|---|---|")
 	visitInOrder(keys, func(fl *pflag.Flag) {
-		cell := strings.NewReplacer("|", `\|`, "\n", " ")
+		// A cell ends at a pipe, and <data> would be taken for HTML.
+		cell := strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;")
 		fmt.Fprintf(bw, "| `%s` | %s | `%s` | %s |\n", fl.Name, typeName(fl), cell.Replace(DefaultValue(fl)), cell.Replace(fl.Usage))
 	})
 	return bw.Flush()

@@ -22,14 +22,17 @@ offset within the policy's splay, and at once when a new policy arrives; each ru
 report goes to the spool in the data directory and out to the policy server in order. Cut off
 from its policy server, it keeps running its last good policy and keeps the reports.`,
 	Examples: `bosun agent --server relay1.example.org:6710 --server-fingerprint sha256:3f1c...
+# settings in /etc/bosun/agent.yaml (server: relay1.example.org:6710 ...), see bosun config defaults agent
+bosun agent
 bosun agent --data /tmp/a1 --server 127.0.0.1:16720 --hostname demo-agent-1`,
 	ExitStatus: `0  stopped cleanly
 1  could not start (data directory, identity)
-2  the command line is wrong`,
-	New: func() cli.Options { return &agentOptions{} },
+2  the command line or the configuration file is wrong`,
+	New: func() cli.Options { return &agentOptions{configFile: configFile{role: "agent"}} },
 }
 
 type agentOptions struct {
+	configFile
 	logOptions
 	Data              string
 	Server            string
@@ -45,12 +48,13 @@ type agentOptions struct {
 }
 
 func (o *agentOptions) AddFlags(fs *pflag.FlagSet) {
+	o.configFile.AddFlags(fs)
 	fs.StringVar(&o.Data, "data", "/var/lib/bosun/agent", "data directory")
 	fs.StringVar(&o.Server, "server", "", "host:port of the policy server (required)")
 	fs.StringVar(&o.ServerFingerprint, "server-fingerprint", "", "key fingerprint of the policy server (sha256:...); empty: pinned on first use")
 	fs.DurationVar(&o.ServerTimeout, "server-timeout", 30*time.Second, "give up on one contact with the policy server after this long")
 	fs.StringVar(&o.GossipListen, "gossip-listen", ":0", "where the agent's member of its zone's gossip pool binds (port 0: any); empty: no gossip")
-	fs.StringVar(&o.GossipProfile, "gossip-profile", "lan", "timers of the zone pool: lan, wan or local (tests)")
+	fs.Var(newCheckedString(&o.GossipProfile, "lan", checkGossipProfile), "gossip-profile", "timers of the zone pool: lan, wan or local (tests)")
 	fs.StringVar(&o.RootFingerprint, "root-fingerprint", "", "key fingerprint of the root, which signs policies (sha256:...); empty: pinned on first use")
 	fs.StringVar(&o.Hostname, "hostname", "", "host name to report (default: the machine's)")
 	fs.DurationVar(&o.Interval, "interval", 5*time.Minute, "how often to get in touch with the policy server")
@@ -65,7 +69,7 @@ func (o *agentOptions) Run(ctx context.Context, env *cli.Env, args []string) err
 		return cli.Usagef("unexpected argument %q", args[0])
 	}
 	if o.Server == "" {
-		return cli.Usagef("--server is required")
+		return cli.Usagef("--server is required, on the command line or as server: in %s", o.Path)
 	}
 	log, err := o.logger()
 	if err != nil {

@@ -21,7 +21,7 @@ bosun agent run            # every line starts with A`,
 	ExitStatus: `0  force-audit is set
 1  the data directory cannot be written
 2  the command line is wrong`,
-	New: func() cli.Options { return &forceAuditOptions{on: true} },
+	New: func() cli.Options { return &forceAuditOptions{configFile: configFile{role: "agent"}, on: true} },
 }
 
 var agentUnsetForceAuditCommand = &cli.Command{
@@ -32,15 +32,17 @@ var agentUnsetForceAuditCommand = &cli.Command{
 	ExitStatus: `0  force-audit is not set
 1  the data directory cannot be written
 2  the command line is wrong`,
-	New: func() cli.Options { return &forceAuditOptions{on: false} },
+	New: func() cli.Options { return &forceAuditOptions{configFile: configFile{role: "agent"}, on: false} },
 }
 
 type forceAuditOptions struct {
+	configFile
 	on   bool
 	Data string
 }
 
 func (o *forceAuditOptions) AddFlags(fs *pflag.FlagSet) {
+	o.configFile.AddFlags(fs)
 	fs.StringVar(&o.Data, "data", "/var/lib/bosun/agent", "the agent's data directory")
 }
 

@@ -24,15 +24,17 @@ bosun agent info --json | jq -r .configId`,
 	ExitStatus: `0  printed
 1  the agent has not started yet in this data directory, or it is unreadable
 2  the command line is wrong`,
-	New: func() cli.Options { return &agentInfoOptions{} },
+	New: func() cli.Options { return &agentInfoOptions{configFile: configFile{role: "agent"}} },
 }
 
 type agentInfoOptions struct {
+	configFile
 	Data string
 	JSON bool
 }
 
 func (o *agentInfoOptions) AddFlags(fs *pflag.FlagSet) {
+	o.configFile.AddFlags(fs)
 	fs.StringVar(&o.Data, "data", "/var/lib/bosun/agent", "the agent's data directory")
 	fs.BoolVar(&o.JSON, "json", false, "print JSON")
 }

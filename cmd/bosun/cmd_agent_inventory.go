@@ -27,10 +27,11 @@ bosun agent inventory --local -              # to stdout`,
 	ExitStatus: `0  collected (and sent, without --local)
 1  the collection or the upload failed; the reason is printed
 2  the command line is wrong`,
-	New: func() cli.Options { return &agentInventoryOptions{} },
+	New: func() cli.Options { return &agentInventoryOptions{configFile: configFile{role: "agent"}} },
 }
 
 type agentInventoryOptions struct {
+	configFile
 	Data        string
 	Server      string
 	Local       string
@@ -39,6 +40,7 @@ type agentInventoryOptions struct {
 }
 
 func (o *agentInventoryOptions) AddFlags(fs *pflag.FlagSet) {
+	o.configFile.AddFlags(fs)
 	fs.StringVar(&o.Data, "data", "/var/lib/bosun/agent", "the agent's data directory")
 	fs.StringVar(&o.Server, "server", "", "policy server host:port (default: the one the agent enrolled with)")
 	fs.StringVar(&o.Local, "local", "", "write the inventory to this file (- for stdout) instead of sending it")

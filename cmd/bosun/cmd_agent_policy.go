@@ -22,16 +22,18 @@ bosun agent policy --json | jq '.Components | length'`,
 	ExitStatus: `0  a policy is held and verifies
 1  no policy yet, or it does not verify (the reason is printed)
 2  the command line is wrong`,
-	New: func() cli.Options { return &agentPolicyOptions{} },
+	New: func() cli.Options { return &agentPolicyOptions{configFile: configFile{role: "agent"}} },
 }
 
 type agentPolicyOptions struct {
+	configFile
 	Data  string
 	Fetch bool
 	JSON  bool
 }
 
 func (o *agentPolicyOptions) AddFlags(fs *pflag.FlagSet) {
+	o.configFile.AddFlags(fs)
 	fs.StringVar(&o.Data, "data", "/var/lib/bosun/agent", "the agent's data directory")
 	fs.BoolVar(&o.Fetch, "fetch", false, "ask the policy server for a newer policy first")
 	fs.BoolVar(&o.JSON, "json", false, "print JSON")

@@ -68,10 +68,11 @@ bosun agent run --technique motd.yml --param path=/etc/motd --param content=hi -
 2  could not run: no policy held (not enrolled or accepted yet), a technique file or a
    parameter is wrong, or the command line is wrong
 3  could not run now: another run did not finish within 30 s, or the run was interrupted`,
-	New: func() cli.Options { return &agentRunOptions{} },
+	New: func() cli.Options { return &agentRunOptions{configFile: configFile{role: "agent"}} },
 }
 
 type agentRunOptions struct {
+	configFile
 	Data       string
 	Info       bool
 	Verbose    bool
@@ -86,6 +87,7 @@ type agentRunOptions struct {
 }
 
 func (o *agentRunOptions) AddFlags(fs *pflag.FlagSet) {
+	o.configFile.AddFlags(fs)
 	fs.StringVar(&o.Data, "data", "/var/lib/bosun/agent", "the agent's data directory")
 	fs.BoolVarP(&o.Info, "info", "i", false, "full messages, and the directive of each line")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "also components not reported, result conditions, facts and the run's log")

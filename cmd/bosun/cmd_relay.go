@@ -20,15 +20,18 @@ upstream acknowledged it. The relay enrols with its upstream as a node of role r
 must be accepted there (bosun nodes accept) before anything but enrolments passes.`,
 	Examples: `bosun relay --data /var/lib/bosun/relay --upstream root.example.org:6710 \
     --upstream-fingerprint sha256:3f1c...
+# settings in /etc/bosun/relay.yaml (upstream: root.example.org:6710 ...), see bosun config defaults relay
+bosun relay
 # a relay below another one
 bosun relay --data /var/lib/bosun/relay --upstream relay-dmz.example.org:6710`,
 	ExitStatus: `0  stopped cleanly
 1  could not start (data directory, listener) or failed while running
-2  the command line is wrong`,
-	New: func() cli.Options { return &relayOptions{} },
+2  the command line or the configuration file is wrong`,
+	New: func() cli.Options { return &relayOptions{configFile: configFile{role: "relay"}} },
 }
 
 type relayOptions struct {
+	configFile
 	logOptions
 	Data                string
 	Listen              string
@@ -46,6 +49,7 @@ type relayOptions struct {
 }
 
 func (o *relayOptions) AddFlags(fs *pflag.FlagSet) {
+	o.configFile.AddFlags(fs)
 	fs.StringVar(&o.Data, "data", "/var/lib/bosun/relay", "data directory")
 	fs.StringVar(&o.Listen, "listen", ":6710", "QUIC address (UDP) for agents and relays below")
 	fs.StringVar(&o.Upstream, "upstream", "", "host:port of the root or relay above (required)")
@@ -55,8 +59,8 @@ func (o *relayOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Advertise, "advertise", "", "the QUIC address the zone's agents reach this relay at (default: --listen when it names a host)")
 	fs.StringVar(&o.GossipListen, "gossip-listen", ":6712", "the zone pool's gossip address (UDP and TCP); empty: no gossip")
 	fs.StringVar(&o.CoreGossipListen, "core-gossip-listen", ":6713", "the address for the pool of relays and the root; empty: stay out of it")
-	fs.StringVar(&o.GossipProfile, "gossip-profile", "lan", "timers of the zone pool: lan, wan or local (tests)")
-	fs.StringVar(&o.CoreGossipProfile, "core-gossip-profile", "wan", "timers of the core pool: lan, wan or local (tests)")
+	fs.Var(newCheckedString(&o.GossipProfile, "lan", checkGossipProfile), "gossip-profile", "timers of the zone pool: lan, wan or local (tests)")
+	fs.Var(newCheckedString(&o.CoreGossipProfile, "wan", checkGossipProfile), "core-gossip-profile", "timers of the core pool: lan, wan or local (tests)")
 	fs.DurationVar(&o.UpstreamTimeout, "upstream-timeout", 20*time.Second, "give up on one exchange with the upstream after this long (a link that drops everything)")
 	fs.DurationVar(&o.StatsInterval, "stats-interval", 30*time.Second, "how often to report the queue and uplink figures to the root")
 	o.logOptions.AddFlags(fs)
@@ -67,7 +71,7 @@ func (o *relayOptions) Run(ctx context.Context, env *cli.Env, args []string) err
 		return cli.Usagef("unexpected argument %q", args[0])
 	}
 	if o.Upstream == "" {
-		return cli.Usagef("--upstream is required")
+		return cli.Usagef("--upstream is required, on the command line or as upstream: in %s", o.Path)
 	}
 	log, err := o.logger()
 	if err != nil {

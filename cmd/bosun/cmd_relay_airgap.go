@@ -20,16 +20,18 @@ takes each bundle and each report once, so a bundle imported after the link came
 	Examples: `systemctl stop bosun-relay
 bosun relay export --data /var/lib/bosun/relay --to /media/usb/ship7.bundle
 systemctl start bosun-relay`,
-	New: func() cli.Options { return &relayExportOptions{} },
+	New: func() cli.Options { return &relayExportOptions{configFile: configFile{role: "relay"}} },
 }
 
 type relayExportOptions struct {
+	configFile
 	Data string
 	To   string
 	Keep bool
 }
 
 func (o *relayExportOptions) AddFlags(fs *pflag.FlagSet) {
+	o.configFile.AddFlags(fs)
 	fs.StringVar(&o.Data, "data", "/var/lib/bosun/relay", "the relay's data directory")
 	fs.StringVar(&o.To, "to", "", "the bundle file to write (required; must not exist)")
 	fs.BoolVar(&o.Keep, "keep", false, "leave the exported items in the queue as well")
@@ -54,15 +56,17 @@ var relayImportPoliciesCommand = &cli.Command{
 its agents while cut off. The bundle must be signed by the root: by the key given with
 --root-fingerprint, or the one the relay learned from the root's answers. Stop the relay first.`,
 	Examples: `bosun relay import-policies --data /var/lib/bosun/relay /media/usb/policies.bundle`,
-	New:      func() cli.Options { return &relayImportPoliciesOptions{} },
+	New:      func() cli.Options { return &relayImportPoliciesOptions{configFile: configFile{role: "relay"}} },
 }
 
 type relayImportPoliciesOptions struct {
+	configFile
 	Data            string
 	RootFingerprint string
 }
 
 func (o *relayImportPoliciesOptions) AddFlags(fs *pflag.FlagSet) {
+	o.configFile.AddFlags(fs)
 	fs.StringVar(&o.Data, "data", "/var/lib/bosun/relay", "the relay's data directory")
 	fs.StringVar(&o.RootFingerprint, "root-fingerprint", "", "the root's key fingerprint (sha256:...), if the relay never heard from the root")
 }

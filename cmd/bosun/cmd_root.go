@@ -22,14 +22,16 @@ over QUIC (UDP, --listen); operators over the HTTPS API (TCP, --api-listen) with
 The data directory must have been prepared by bosun root init.`,
 	Examples: `bosun root init --data /var/lib/bosun/root
 bosun root --data /var/lib/bosun/root
+bosun root --config /etc/bosun/root.yaml --log-level debug   # the file's settings, one changed
 bosun root --data /tmp/r --listen 127.0.0.1:16710 --api-listen 127.0.0.1:16711`,
 	ExitStatus: `0  stopped cleanly
 1  could not start (data directory, listeners) or failed while running
-2  the command line is wrong`,
-	New: func() cli.Options { return &rootOptions{} },
+2  the command line or the configuration file is wrong`,
+	New: func() cli.Options { return &rootOptions{configFile: configFile{role: "root"}} },
 }
 
 type rootOptions struct {
+	configFile
 	logOptions
 	Data      string
 	Listen    string
@@ -45,6 +47,7 @@ type rootOptions struct {
 }
 
 func (o *rootOptions) AddFlags(fs *pflag.FlagSet) {
+	o.configFile.AddFlags(fs)
 	fs.StringVar(&o.Data, "data", defaultRootData, "data directory")
 	fs.StringVar(&o.Listen, "listen", ":6710", "QUIC address (UDP) for nodes and relays")
 	fs.StringVar(&o.APIListen, "api-listen", ":6711", "HTTPS API address (TCP) for operators")
@@ -53,7 +56,7 @@ func (o *rootOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.SharedFiles, "shared-files", "", "the files nodes fetch for file_from_shared_folder (default <data>/shared-files)")
 	fs.StringVar(&o.CVEFeed, "cve-feed", "", "a CVE feed file (JSON, see README): node scores then have a vulnerability sub-score")
 	fs.StringVar(&o.GossipListen, "gossip-listen", ":6713", "the pool of relays and the root (UDP and TCP); empty: no gossip")
-	fs.StringVar(&o.GossipProfile, "gossip-profile", "wan", "timers of that pool: lan, wan or local (tests)")
+	fs.Var(newCheckedString(&o.GossipProfile, "wan", checkGossipProfile), "gossip-profile", "timers of that pool: lan, wan or local (tests)")
 	fs.BoolVar(&o.RequireSignature, "require-inventory-signature", false, "refuse inventories imported over HTTP or from the drop directory without a valid Rudder signature")
 	o.logOptions.AddFlags(fs)
 }
@@ -94,10 +97,11 @@ who runs this, so that bosun nodes list works at once on this machine.`,
 	Examples: `bosun root init --data /var/lib/bosun/root
 # an API reachable as root.example.org, configuration for another user
 bosun root init --data /var/lib/bosun/root --api-name root.example.org --cli-config /home/ops/.config/bosun/cli.json`,
-	New: func() cli.Options { return &rootInitOptions{} },
+	New: func() cli.Options { return &rootInitOptions{configFile: configFile{role: "root"}} },
 }
 
 type rootInitOptions struct {
+	configFile
 	Data      string
 	APIURL    string
 	APINames  []string
@@ -105,6 +109,7 @@ type rootInitOptions struct {
 }
 
 func (o *rootInitOptions) AddFlags(fs *pflag.FlagSet) {
+	o.configFile.AddFlags(fs)
 	fs.StringVar(&o.Data, "data", defaultRootData, "data directory")
 	fs.StringVar(&o.APIURL, "api-url", "https://127.0.0.1:6711", "the API's URL, as written in the CLI configuration")
 	fs.StringSliceVar(&o.APINames, "api-name", nil, "extra host name or address the API certificate is valid for (repeatable)")

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	iofs "io/fs"
+	"sort"
+	"strings"
+
+	"github.com/bosun-io/bosun/cli"
+	"github.com/bosun-io/bosun/cli/flagfile"
+	"github.com/spf13/pflag"
+)
+
+// roles are the daemons that read a configuration file, /etc/bosun/<role>.yaml.
+var roles = []string{"root", "relay", "agent"}
+
+func configPath(role string) string { return "/etc/bosun/" + role + ".yaml" }
+
+// roleCommand is the daemon whose flags are the keys of a role's configuration file.
+func roleCommand(role string) *cli.Command {
+	switch role {
+	case "root":
+		return rootCommand
+	case "relay":
+		return relayCommand
+	case "agent":
+		return agentCommand
+	}
+	return nil
+}
+
+// roleKeys returns a fresh flag set of the keys of a role's file: every flag of the daemon but
+// --config (a file naming another file would be a chain nobody can follow) and hidden ones.
+func roleKeys(role string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("bosun "+role, pflag.ContinueOnError)
+	roleCommand(role).New().AddFlags(fs)
+	return flagfile.Keys(fs, "config")
+}
+
+func parseRole(s string) (string, error) {
+	for _, r := range roles {
+		if s == r {
+			return r, nil
+		}
+	}
+	return "", cli.Usagef("unknown role %q: want root, relay or agent", s)
+}
+
+// configFile is the --config flag of a daemon and of the verbs that work on its data
+// directory: all of a role read the same file, each the keys it has a flag for, so that
+// `bosun agent info` finds the data directory the daemon uses without being told.
+type configFile struct {
+	role string
+	Path string
+}
+
+func (c *configFile) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Path, "config", configPath(c.role),
+		"configuration file: YAML, keys are the long flags of bosun "+c.role+"; flags given here win; a missing default file is no error")
+}
+
+// configRole names the role whose file this verb reads.
+func (c *configFile) configRole() string { return c.role }
+
+// Prepare sets the flags the command line left alone from the file. A default file that does
+// not exist means flags and defaults only: a machine need not have one.
+func (c *configFile) Prepare(fs *pflag.FlagSet) error {
+	f, err := flagfile.Read(c.Path, roleKeys(c.role))
+	switch {
+	case errors.Is(err, iofs.ErrNotExist) && !fs.Changed("config"):
+		return nil
+	case errors.Is(err, iofs.ErrNotExist):
+		return &exitError{code: 2, err: fmt.Errorf("configuration file %s does not exist: name an existing file, or leave out --config to run on flags and defaults", c.Path)}
+	case err == nil:
+		err = f.Apply(fs)
+	}
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("configuration file %s:\n%w\nfix the file (bosun config defaults %s shows every key with its default), or name another with --config", c.Path, err, c.role)}
+	}
+	return nil
+}
+
+// roleVerb is a verb that reads a role's file.
+type roleVerb interface{ configRole() string }
+
+// sharers returns the verbs other than the daemon that read a role's file, each with the keys
+// it takes from it, sorted by name.
+func sharers(role string) []string {
+	keys := roleKeys(role)
+	var out []string
+	for _, c := range commands() {
+		v, ok := c.New().(roleVerb)
+		if !ok || v.configRole() != role || c == roleCommand(role) {
+			continue
+		}
+		fs := pflag.NewFlagSet(c.Name, pflag.ContinueOnError)
+		c.New().AddFlags(fs)
+		var shared []string
+		flagfile.Keys(fs, "config").VisitAll(func(f *pflag.Flag) {
+			if keys.Lookup(f.Name) != nil {
+				shared = append(shared, f.Name)
+			}
+		})
+		out = append(out, fmt.Sprintf("bosun %s (%s)", c.Name, strings.Join(shared, ", ")))
+	}
+	sort.Strings(out)
+	return out
+}
