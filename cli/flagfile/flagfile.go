@@ -19,6 +19,9 @@ type Problem struct {
 	Line int    // 1-based; 0 when the problem is not on one line
 	Key  string // empty when the problem is not one key's
 	Msg  string // says what is wrong, with the key when there is one
+	// Unknown is set when Key names no flag and none is close to it, so that a caller who
+	// knows other flag sets can say where the key belongs.
+	Unknown bool
 }
 
 // Error lists every problem of one file, so that one check finds them all.
@@ -151,11 +154,12 @@ func (f *File) parseMapping(m *yaml.Node, keys *pflag.FlagSet) []Problem {
 		first[name] = k.Line
 		fl := keys.Lookup(name)
 		if fl == nil || fl.Hidden {
-			msg := fmt.Sprintf("unknown key %q", name)
+			p := Problem{Line: k.Line, Key: name, Msg: fmt.Sprintf("unknown key %q", name), Unknown: true}
 			if s := suggest(name, keys); s != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", s)
+				p.Msg += fmt.Sprintf(" (did you mean %q?)", s)
+				p.Unknown = false
 			}
-			probs = append(probs, Problem{Line: k.Line, Key: name, Msg: msg})
+			probs = append(probs, p)
 			continue
 		}
 		e, p := parseValue(fl, k, v)

@@ -176,8 +176,12 @@ func TestProblemNamesKey(t *testing.T) {
 	if !errors.As(err, &fe) || len(fe.Problems) != 1 {
 		t.Fatalf("got %v, want one problem", err)
 	}
-	if p := fe.Problems[0]; p.Line != 2 || p.Key != "sevrer" {
-		t.Errorf("got line %d key %q, want line 2 key sevrer", p.Line, p.Key)
+	if p := fe.Problems[0]; p.Line != 2 || p.Key != "sevrer" || p.Unknown {
+		t.Errorf("got line %d key %q unknown %v, want line 2 key sevrer, a near miss", p.Line, p.Key, p.Unknown)
+	}
+	_, err = Parse("relay.yaml", []byte("upstream: root:6710\n"), keys())
+	if !errors.As(err, &fe) || len(fe.Problems) != 1 || !fe.Problems[0].Unknown {
+		t.Errorf("got %v, want one problem of a key far from every flag", err)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/bosun-io/bosun/cli"
-	"github.com/bosun-io/bosun/cli/flagfile"
 	"github.com/spf13/pflag"
 )
 
@@ -55,7 +54,7 @@ func (o *configCheckOptions) Run(_ context.Context, env *cli.Env, args []string)
 	}
 	failed := 0
 	for i, path := range args {
-		f, err := flagfile.Read(path, roleKeys(roleOf[i]))
+		f, err := readConfig(path, roleOf[i])
 		if err != nil {
 			failed++
 			fmt.Fprintln(env.Stdout, err)

@@ -22,6 +22,8 @@ docs/configuration.md is written from the same flags.`,
 bosun config defaults relay > /etc/bosun/relay.yaml
 # what changed in the defaults since the installed file was written
 bosun config defaults root | diff /etc/bosun/root.yaml -`,
+	ExitStatus: `0  printed
+2  the command line is wrong (no role, or not root, relay or agent)`,
 	New: func() cli.Options { return &configDefaultsOptions{} },
 }
 

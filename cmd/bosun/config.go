@@ -47,6 +47,31 @@ func parseRole(s string) (string, error) {
 	return "", cli.Usagef("unknown role %q: want root, relay or agent", s)
 }
 
+// readConfig reads and checks a role's file; an unknown key that another role has is said to
+// belong there, for a relay's upstream pasted into agent.yaml.
+func readConfig(path, role string) (*flagfile.File, error) {
+	f, err := flagfile.Read(path, roleKeys(role))
+	var fe *flagfile.Error
+	if !errors.As(err, &fe) {
+		return f, err
+	}
+	for i, p := range fe.Problems {
+		if !p.Unknown {
+			continue
+		}
+		var in []string
+		for _, r := range roles {
+			if r != role && roleKeys(r).Lookup(p.Key) != nil {
+				in = append(in, configPath(r))
+			}
+		}
+		if len(in) > 0 {
+			fe.Problems[i].Msg += fmt.Sprintf(" (a key of %s)", strings.Join(in, " and "))
+		}
+	}
+	return nil, err
+}
+
 // configFile is the --config flag of a daemon and of the verbs that work on its data
 // directory: all of a role read the same file, each the keys it has a flag for, so that
 // `bosun agent info` finds the data directory the daemon uses without being told.
@@ -66,7 +91,7 @@ func (c *configFile) configRole() string { return c.role }
 // Prepare sets the flags the command line left alone from the file. A default file that does
 // not exist means flags and defaults only: a machine need not have one.
 func (c *configFile) Prepare(fs *pflag.FlagSet) error {
-	f, err := flagfile.Read(c.Path, roleKeys(c.role))
+	f, err := readConfig(c.Path, c.role)
 	switch {
 	case errors.Is(err, iofs.ErrNotExist) && !fs.Changed("config"):
 		return nil

@@ -136,7 +136,7 @@ func TestConfigCheck(t *testing.T) {
 		{"valid", []string{good}, 0, []string{good + ": valid configuration of bosun agent, sets data, server, interval"}},
 		{"unknown key", []string{typo}, 1, []string{typo + `:4: unknown key "sevrer" (did you mean "server"?)`, "1 of 1 files"}},
 		{"role given", []string{"--role", "relay", relay}, 0, []string{relay + ": valid configuration of bosun relay"}},
-		{"another role's keys", []string{"--role", "agent", relay}, 1, []string{relay + `:1: unknown key "upstream"`}},
+		{"another role's keys", []string{"--role", "agent", relay}, 1, []string{relay + `:1: unknown key "upstream" (a key of /etc/bosun/relay.yaml)`}},
 		{"bad values", []string{badValue}, 1, []string{
 			badValue + `:2: key "queue-bytes": "8G" is not a whole number`,
 			badValue + `:3: key "log-level": "loud": want debug, info, warn or error`}},
