@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/bosun-io/bosun/mesh"
-
 	"github.com/spf13/pflag"
 )
 
