@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	_ "embed"
+	"encoding/json"
 	"net/http"
 )
 
@@ -17,4 +19,11 @@ func OpenAPI() []byte { return append([]byte(nil), openAPIDocument...) }
 func (s *server) openAPI(w http.ResponseWriter, _ *http.Request, _ Principal) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(openAPIDocument)
+}
+
+// OpenAPI returns the root's API reference as the root serves it.
+func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
+	var doc json.RawMessage
+	err := c.do(ctx, http.MethodGet, "/api/v1/openapi.json", nil, &doc)
+	return doc, err
 }
