@@ -468,3 +468,187 @@ func TestClientCallsDocumentedPaths(t *testing.T) {
 		t.Errorf("got %d requests from %d calls", len(got), len(clientCalls))
 	}
 }
+
+// schemaTypes maps the document's schemas to the Go types they describe. A schema that
+// describes no Go type of this package (an enum of names, a body another package
+// decodes) is listed with nil.
+var schemaTypes = map[string]reflect.Type{
+	"AppliedPolicy": reflect.TypeFor[AppliedPolicy](), "ApplyRequest": reflect.TypeFor[ApplyRequest](),
+	"ChangeResult": reflect.TypeFor[ChangeResult](), "ComplianceChange": reflect.TypeFor[ComplianceChange](),
+	"ComplianceComponent": reflect.TypeFor[ComplianceComponent](), "ComplianceComponentSummary": reflect.TypeFor[ComplianceComponentSummary](),
+	"ComplianceCounts": reflect.TypeFor[ComplianceCounts](), "ComplianceDirectiveDetail": reflect.TypeFor[ComplianceDirectiveDetail](),
+	"ComplianceFleet": reflect.TypeFor[ComplianceFleet](), "ComplianceGroup": reflect.TypeFor[ComplianceGroup](),
+	"ComplianceHistory": reflect.TypeFor[ComplianceHistory](), "ComplianceList": reflect.TypeFor[ComplianceList](),
+	"ComplianceNode": reflect.TypeFor[ComplianceNode](), "ComplianceNodeDetail": reflect.TypeFor[ComplianceNodeDetail](),
+	"ComplianceNodeDirective": reflect.TypeFor[ComplianceNodeDirective](), "ComplianceNodeList": reflect.TypeFor[ComplianceNodeList](),
+	"ComplianceNodeRow": reflect.TypeFor[ComplianceNodeRow](), "CompliancePoint": reflect.TypeFor[CompliancePoint](),
+	"ComplianceRuleDetail": reflect.TypeFor[ComplianceRuleDetail](), "ComplianceScore": reflect.TypeFor[ComplianceScore](),
+	"ComplianceSummary": reflect.TypeFor[ComplianceSummary](), "Error": reflect.TypeFor[Error](),
+	"ErrorBody": reflect.TypeFor[ErrorBody](), "Event": reflect.TypeFor[Event](), "EventChange": reflect.TypeFor[EventChange](),
+	"EventList": reflect.TypeFor[EventList](), "File": reflect.TypeFor[File](), "Files": reflect.TypeFor[Files](),
+	"GenerationStatus": reflect.TypeFor[GenerationStatus](), "GossipKey": reflect.TypeFor[GossipKey](),
+	"ImportResult": reflect.TypeFor[ImportResult](), "InventoryAnswer": reflect.TypeFor[InventoryAnswer](),
+	"InventoryDiff": reflect.TypeFor[InventoryDiff](), "InventoryHistory": reflect.TypeFor[InventoryHistory](),
+	"InventoryQueue": reflect.TypeFor[InventoryQueue](), "InventoryVersion": reflect.TypeFor[InventoryVersion](),
+	"KeyList": reflect.TypeFor[KeyList](), "Member": reflect.TypeFor[Member](), "MemberList": reflect.TypeFor[MemberList](),
+	"Node": reflect.TypeFor[Node](), "NodeChange": reflect.TypeFor[NodeChange](), "NodeFact": reflect.TypeFor[NodeFact](),
+	"NodeFacts": reflect.TypeFor[NodeFacts](), "NodeInventory": reflect.TypeFor[NodeInventory](), "NodeList": reflect.TypeFor[NodeList](),
+	"NodeProperties": reflect.TypeFor[NodeProperties](), "Object": reflect.TypeFor[Object](), "ObjectList": reflect.TypeFor[ObjectList](),
+	"PackageChange": reflect.TypeFor[PackageChange](), "PackageRef": reflect.TypeFor[PackageRef](), "Property": reflect.TypeFor[Property](),
+	"PropertyChange": reflect.TypeFor[PropertyChange](), "Relay": reflect.TypeFor[Relay](), "RelayList": reflect.TypeFor[RelayList](),
+	"RelayStats": reflect.TypeFor[RelayStats](), "RunLedger": reflect.TypeFor[RunLedger](), "SectionChange": reflect.TypeFor[SectionChange](),
+	"SoftwareInstall": reflect.TypeFor[SoftwareInstall](), "SoftwareSearch": reflect.TypeFor[SoftwareSearch](),
+	"Status": reflect.TypeFor[Status](), "Watcher": reflect.TypeFor[Watcher](), "Why": reflect.TypeFor[Why](),
+
+	"ComplianceState": nil, "NodeStatus": nil, "ErrorCode": nil,
+	"KeyRotation":  nil, // a map the root answers POST /api/v1/mesh/keys/rotate with
+	"NodeSettings": nil, // policy.NodeSettings, the body of PUT /api/v1/nodes/{id}/settings
+	"Settings":     nil, // policy.Settings, the object of GET /api/v1/settings
+}
+
+// goField is one JSON field of a Go struct.
+type goField struct {
+	typ      reflect.Type
+	required bool // no omitempty or omitzero
+}
+
+// jsonFields lists the JSON fields of a struct as encoding/json writes them, embedded
+// structs flattened.
+func jsonFields(t reflect.Type) map[string]goField {
+	out := map[string]goField{}
+	for f := range t.Fields() {
+		tag := f.Tag.Get("json")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			for k, v := range jsonFields(f.Type) {
+				out[k] = v
+			}
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = goField{f.Type, !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero")}
+	}
+	return out
+}
+
+// wantJSONType is the JSON Schema type a Go type encodes to, "" for any JSON, and the
+// schema name for a struct of this package.
+func wantJSONType(t reflect.Type) (typ, ref string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == reflect.TypeFor[json.RawMessage]():
+		return "", ""
+	case t == reflect.TypeFor[time.Time]():
+		return "string", ""
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string", ""
+	case reflect.Bool:
+		return "boolean", ""
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer", ""
+	case reflect.Float32, reflect.Float64:
+		return "number", ""
+	case reflect.Slice, reflect.Array:
+		return "array", ""
+	case reflect.Map:
+		return "object", ""
+	case reflect.Struct:
+		return "object", t.Name()
+	}
+	return t.Kind().String(), ""
+}
+
+// TestOpenAPISchemasMatchGoTypes checks every schema against its Go type: the same JSON
+// field names, required exactly when the field is never left out, and the same JSON type.
+func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
+	doc := openAPIDoc(t)
+	schemas, _ := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	for name := range schemas {
+		if _, ok := schemaTypes[name]; !ok {
+			t.Errorf("components.schemas.%s: no Go type in schemaTypes (openapi_test.go); add it, or nil if it has none", name)
+		}
+	}
+	for name, typ := range schemaTypes {
+		s, ok := schemas[name].(map[string]any)
+		if !ok {
+			t.Errorf("Go type %s has no schema components.schemas.%s in openapi.json", typ, name)
+			continue
+		}
+		if typ == nil {
+			continue
+		}
+		props, required := map[string]any{}, map[string]bool{}
+		var gather func(s any)
+		gather = func(s any) {
+			s, _ = resolve(doc, s)
+			m, _ := s.(map[string]any)
+			ps, _ := m["properties"].(map[string]any)
+			for k, v := range ps {
+				props[k] = v
+			}
+			for _, r := range asAnyList(m["required"]) {
+				required[r.(string)] = true
+			}
+			for _, part := range asAnyList(m["allOf"]) {
+				gather(part)
+			}
+		}
+		gather(s)
+		fields := jsonFields(typ)
+		for f, gf := range fields {
+			p, ok := props[f]
+			if !ok {
+				t.Errorf("%s: Go field %q is not in the schema's properties", name, f)
+				continue
+			}
+			if gf.required != required[f] {
+				t.Errorf("%s.%s: required is %v in the schema; want %v (omitempty or omitzero: not required)", name, f, required[f], gf.required)
+			}
+			wantType, wantRef := wantJSONType(gf.typ)
+			pm, _ := p.(map[string]any)
+			if wantRef != "" {
+				if r, _ := pm["$ref"].(string); r != "#/components/schemas/"+wantRef {
+					t.Errorf("%s.%s: got %v, want {\"$ref\": \"#/components/schemas/%s\"}", name, f, p, wantRef)
+				}
+				continue
+			}
+			rp, _ := resolve(doc, p)
+			rpm, _ := rp.(map[string]any)
+			var got []string
+			switch ty := rpm["type"].(type) {
+			case string:
+				got = []string{ty}
+			case []any:
+				for _, x := range ty {
+					got = append(got, x.(string))
+				}
+			}
+			if wantType == "" {
+				if len(got) != 0 {
+					t.Errorf("%s.%s: raw JSON in Go, typed %v in the schema", name, f, got)
+				}
+				continue
+			}
+			if !slices.Contains(got, wantType) {
+				t.Errorf("%s.%s: schema type %v, want %s", name, f, got, wantType)
+			}
+		}
+		for p := range props {
+			if _, ok := fields[p]; !ok {
+				t.Errorf("%s: property %q is not a JSON field of %s", name, p, typ)
+			}
+		}
+	}
+}
+
+func asAnyList(v any) []any { l, _ := v.([]any); return l }
