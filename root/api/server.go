@@ -85,7 +85,8 @@ type RouteFunc func(pattern string, role Role, h func(http.ResponseWriter, *http
 // nodes.
 type PublicFunc func(pattern string, h http.HandlerFunc)
 
-// NewHandler returns the API's handler. Every route needs a token.
+// NewHandler returns the API's handler. Every route needs a token but those registered
+// through a PublicFunc.
 func NewHandler(cfg Config) http.Handler {
 	s := newServer(cfg)
 	mux := http.NewServeMux()
