@@ -214,6 +214,22 @@ func TestOpenAPISchemasMatchResponses(t *testing.T) {
 		{"/api/v1/events", "/api/v1/events", "events"},
 		{"/api/v1/policy/status", "/api/v1/policy/status", ""},
 		{"/api/v1/inventories/queue", "/api/v1/inventories/queue", ""},
+		{"/api/v1/inventories/watcher", "/api/v1/inventories/watcher", ""},
+		{"/api/v1/compliance/rules", "/api/v1/compliance/rules", "items"},
+		{"/api/v1/compliance/directives", "/api/v1/compliance/directives", "items"},
+		{"/api/v1/compliance/groups/all-nodes", "/api/v1/compliance/groups/{id}", ""},
+		{"/api/v1/compliance/history/nodes/" + id, "/api/v1/compliance/history/{kind}/{id}", ""},
+		{"/api/v1/nodes/" + id + "/properties", "/api/v1/nodes/{id}/properties", ""},
+		{"/api/v1/nodes/" + id + "/runs", "/api/v1/nodes/{id}/runs", ""},
+		{"/api/v1/nodes/" + id + "/policy", "/api/v1/nodes/{id}/policy", ""},
+		{"/api/v1/nodes/" + id + "/policy/why", "/api/v1/nodes/{id}/policy/why", ""},
+		{"/api/v1/rules", "/api/v1/rules", "objects"},
+		{"/api/v1/rules/r-base", "/api/v1/rules/{id}", ""},
+		{"/api/v1/techniques", "/api/v1/techniques", "objects"},
+		{"/api/v1/export", "/api/v1/export", "files"},
+		{"/api/v1/relays", "/api/v1/relays", ""},
+		{"/api/v1/mesh/members", "/api/v1/mesh/members", ""},
+		{"/api/v1/mesh/keys", "/api/v1/mesh/keys", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.template, func(t *testing.T) {
