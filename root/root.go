@@ -124,6 +124,7 @@ type Root struct {
 	quic    *mesh.Server
 	apiLn   net.Listener
 	apiSrv  *http.Server
+	apiCfg  api.Config // what apiSrv serves, kept for the test that checks openapi.json
 	closeMu sync.Once
 }
 
@@ -193,14 +194,15 @@ func New(cfg Config) (*Root, error) {
 		db.Close()
 		return nil, fmt.Errorf("listen API on %s: %w", cfg.APIAddr, err)
 	}
+	r.apiCfg = api.Config{
+		Registry: r.reg,
+		Tokens:   &tokens{kv: db.Bucket(bucketTokens), now: cfg.Now},
+		Status:   r.status,
+		Logger:   r.log,
+		Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.meshRoutes, r.ledgerRoutes, r.complianceGroupRoutes, r.inventoryRoutes, r.complianceRoutes},
+	}
 	r.apiSrv = &http.Server{
-		Handler: api.NewHandler(api.Config{
-			Registry: r.reg,
-			Tokens:   &tokens{kv: db.Bucket(bucketTokens), now: cfg.Now},
-			Status:   r.status,
-			Logger:   r.log,
-			Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.meshRoutes, r.ledgerRoutes, r.complianceGroupRoutes, r.inventoryRoutes, r.complianceRoutes},
-		}),
+		Handler:           api.NewHandler(r.apiCfg),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),

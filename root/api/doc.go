@@ -11,6 +11,10 @@
 // statuses. [Condition] is the fleet query language of GET /api/v1/inventory/nodes and of
 // bosun nodes list --where.
 //
+// The API reference, openapi.json, is written by hand, embedded, and served at
+// GET /api/v1/openapi.json. [Routes] lists what [NewHandler] registers, so that a test of
+// the root, which knows every route, can hold the two together.
+//
 // The handlers reach the root's state through small interfaces declared here ([Registry],
 // [TokenStore]); the root package implements them. api imports no role and no store: it
 // can be served by any backend that implements those interfaces.

@@ -85,31 +85,61 @@ type RouteFunc func(pattern string, role Role, h func(http.ResponseWriter, *http
 // nodes.
 type PublicFunc func(pattern string, h http.HandlerFunc)
 
-// NewHandler returns the API's handler. Every route needs a token.
+// NewHandler returns the API's handler. Every route needs a token but those registered
+// through a PublicFunc.
 func NewHandler(cfg Config) http.Handler {
+	s := newServer(cfg)
+	mux := http.NewServeMux()
+	s.register(func(rt Route, h http.Handler) { mux.Handle(rt.Pattern, h) })
+	return mux
+}
+
+// Route is one registered route as the API reference (openapi.json) documents it.
+type Route struct {
+	Pattern string // as given to the ServeMux: "GET /api/v1/nodes/{id}"
+	Role    Role   // the least role it needs; 0 when Public
+	Public  bool
+}
+
+// Routes lists what NewHandler(cfg) registers, in order, without serving anything: the
+// test that keeps openapi.json in step with the handler walks it.
+func Routes(cfg Config) []Route {
+	var out []Route
+	newServer(cfg).register(func(rt Route, _ http.Handler) { out = append(out, rt) })
+	return out
+}
+
+func newServer(cfg Config) *server {
 	s := &server{cfg: cfg, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	mux := http.NewServeMux()
+	return s
+}
+
+// register is the one list of routes, so that Routes cannot drift from NewHandler.
+func (s *server) register(add func(Route, http.Handler)) {
 	route := func(pattern string, role Role, h func(http.ResponseWriter, *http.Request, Principal)) {
-		mux.Handle(pattern, s.authenticated(role, h))
+		add(Route{Pattern: pattern, Role: role}, s.authenticated(role, h))
+	}
+	public := func(pattern string, h http.HandlerFunc) {
+		add(Route{Pattern: pattern, Public: true}, h)
 	}
 	route("GET /api/v1/status", RoleReadOnly, s.status)
+	route("GET /api/v1/openapi.json", RoleReadOnly, s.openAPI)
 	route("GET /api/v1/nodes", RoleReadOnly, s.listNodes)
 	route("GET /api/v1/nodes/{id}", RoleReadOnly, s.showNode)
 	route("POST /api/v1/nodes/{id}/accept", RoleOperator, s.changeNode(StatusAccepted))
 	route("POST /api/v1/nodes/{id}/refuse", RoleOperator, s.changeNode(StatusRefused))
 	route("DELETE /api/v1/nodes/{id}", RoleOperator, s.changeNode(StatusDeleted))
-	for _, add := range cfg.Routes {
-		add(route, func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, h) })
+	for _, more := range s.cfg.Routes {
+		more(route, public)
 	}
 	// Anything else under the API is authenticated first, so that probing for routes tells
 	// an anonymous caller nothing.
 	route("/", RoleReadOnly, func(w http.ResponseWriter, r *http.Request, _ Principal) {
 		s.fail(w, r, http.StatusNotFound, CodeNotFound, fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
 	})
-	return mux
 }
 
 type server struct {
