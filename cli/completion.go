@@ -101,6 +101,8 @@ func argCompletion(c *Command) string {
 	switch {
 	case a == "":
 		return ""
+	case isWordChoice(a):
+		return "words " + strings.ReplaceAll(a, "|", " ")
 	case strings.Contains(a, "FILE"):
 		return ":file"
 	case strings.HasPrefix(a, "DIR"):
@@ -117,6 +119,17 @@ func argCompletion(c *Command) string {
 		return "ids " + kind
 	}
 	return ""
+}
+
+// isWordChoice says whether a usage line lists the words an argument may be: bash|zsh|fish.
+func isWordChoice(args string) bool {
+	words := strings.Split(args, "|")
+	for _, w := range words {
+		if w == "" || strings.Trim(w, "abcdefghijklmnopqrstuvwxyz-") != "" {
+			return false
+		}
+	}
+	return len(words) > 1
 }
 
 // takesValue says whether a flag is followed by a value (pflag's booleans are not).
@@ -232,7 +245,7 @@ var completeCommand = &Command{
 	Long: `Prints the ids of the objects of the kinds named, one a line, as the root lists them. It is
 silent and exits 0 whatever goes wrong (no root configured, root down, no right to list):
 a completion that prints errors on the terminal is worse than none.`,
-	Examples: `bosun __complete ids node`,
+	Examples:   `bosun __complete ids node`,
 	ExitStatus: `0  always`,
 	New:        func() Options { return &completeOptions{} },
 }
@@ -347,11 +360,13 @@ func writeShCore(w io.Writer, t *completionTree) {
 		case s.args == "":
 		case strings.HasPrefix(s.args, ":"):
 			fmt.Fprintf(w, "\t%s) printf '%%s\\n' %s ;;\n", shQuote(s.name), shQuote(s.args))
+		case strings.HasPrefix(s.args, "words "):
+			fmt.Fprintf(w, "\t%s) printf '%%s\\n' %s ;;\n", shQuote(s.name), shWords(strings.Fields(strings.TrimPrefix(s.args, "words "))))
 		default:
 			fmt.Fprintf(w, "\t%s) \"$2\" __complete %s 2>/dev/null ;;\n", shQuote(s.name), s.args)
 		}
 	}
-	fmt.Fprint(w, "\tesac\n}\n\n"+shCandidates)
+	io.WriteString(w, "\tesac\n}\n\n"+shCandidates)
 }
 
 func collectFlags(fs *pflag.FlagSet) []*pflag.Flag {
@@ -589,6 +604,8 @@ end
 			fmt.Fprintf(w, "complete -c bosun -n %s -F\n", cond)
 		case s.args == ":dir":
 			fmt.Fprintf(w, "complete -c bosun -n %s -x -a '(__fish_complete_directories)'\n", cond)
+		case strings.HasPrefix(s.args, "words "):
+			fmt.Fprintf(w, "complete -c bosun -n %s -x -a %s\n", cond, fishQuote(strings.TrimPrefix(s.args, "words ")))
 		case strings.HasPrefix(s.args, "ids "):
 			fmt.Fprintf(w, "complete -c bosun -n %s -x -a %s\n", cond, fishQuote("(__bosun_ids "+strings.TrimPrefix(s.args, "ids ")+")"))
 		}

@@ -18,6 +18,7 @@ func Commands() []*Command {
 	cmds = append(cmds, meshCommands()...)
 	cmds = append(cmds, inventorySoftwareCommand, inventoryDiffCommand)
 	cmds = append(cmds, complianceCommands()...)
+	cmds = append(cmds, comfortCommands()...)
 	return append(cmds, modelCommands()...)
 }
 

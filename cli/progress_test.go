@@ -1,0 +1,59 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestProgressRendering draws a bar on a fake terminal: one redraw per percent that
+// changed, a full bar at the end, a newline; and nothing at all on a writer that is not a
+// terminal.
+func TestProgressRendering(t *testing.T) {
+	var term fakeTerminal
+	p := NewProgress(&term, "files", 200)
+	for range 200 {
+		p.Add(1)
+	}
+	p.Done()
+	p.Done()
+	out := term.String()
+	frames := strings.Split(strings.TrimSuffix(out, "\n"), "\r")[1:]
+	if len(frames) != 102 {
+		t.Errorf("got %d frames, want 102 (one per percent from 0 to 100, and the final one):\n%q", len(frames), out)
+	}
+	if want := "files [" + strings.Repeat("=", 15) + ">" + strings.Repeat(" ", 14) + "]  50% 100/200\x1b[K"; frames[50] != want {
+		t.Errorf("frame at 50 %%: got %q, want %q", frames[50], want)
+	}
+	if want := "files [" + strings.Repeat("=", 30) + "] 100% 200/200\x1b[K"; frames[len(frames)-1] != want {
+		t.Errorf("last frame: got %q, want %q", frames[len(frames)-1], want)
+	}
+	if !strings.HasSuffix(out, "\n") || strings.Count(out, "\n") != 1 {
+		t.Errorf("want one newline, at the end: %q", out)
+	}
+
+	var pipe bytes.Buffer
+	p = NewByteProgress(&pipe, "uploading", 1<<20)
+	if _, err := p.Reader(strings.NewReader(strings.Repeat("x", 1<<20))).Read(make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	p.Done()
+	if pipe.Len() != 0 {
+		t.Errorf("drew on a pipe: %q", pipe.String())
+	}
+
+	// An unknown total shows the count, redrawn at most every RedrawEvery.
+	term.Reset()
+	now := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+	p = NewByteProgress(&term, "exporting", 0)
+	p.Now = func() time.Time { return now }
+	p.Add(512)
+	p.Add(512) // within RedrawEvery: not drawn
+	now = now.Add(time.Second)
+	p.Add(1024)
+	p.Done()
+	if want := "\rexporting 512 B\x1b[K\rexporting 2.0 KiB\x1b[K\rexporting 2.0 KiB\x1b[K\n"; term.String() != want {
+		t.Errorf("unknown total: got %q, want %q", term.String(), want)
+	}
+}
