@@ -88,7 +88,7 @@ type waitOptions struct {
 }
 
 func (o *waitOptions) AddFlags(fs *pflag.FlagSet) {
-	// The root flags without theirs --timeout: here --timeout bounds the whole wait.
+	// The root flags without their --timeout: here --timeout bounds the whole wait.
 	rootFlags := pflag.NewFlagSet("root", pflag.ContinueOnError)
 	o.RootOptions.AddFlags(rootFlags)
 	rootFlags.VisitAll(func(f *pflag.Flag) {

@@ -32,6 +32,12 @@ func TestWaitRuleCompliant(t *testing.T) {
 	if !errors.Is(err, ErrWaitTimeout) || !strings.Contains(err.Error(), "not known to the root yet") {
 		t.Errorf("unknown rule: got %v", err)
 	}
+	var help strings.Builder
+	env.Stdout = &help
+	if err := Main(context.Background(), cmds, []string{"wait", "config-applied", "--help"}, env); err != nil ||
+		!strings.Contains(help.String(), "5  --timeout passed") || !strings.Contains(help.String(), "--interval") {
+		t.Errorf("wait config-applied --help (%v):\n%s", err, help.String())
+	}
 	for _, bad := range [][]string{{"wait", "rule-compliant"}, {"wait", "rule-compliant", "base", "--min", "0"}, {"wait", "node-accepted", "x", "--timeout", "0s"}} {
 		var ue *UsageError
 		if err := Main(context.Background(), cmds, bad, env); !errors.As(err, &ue) {
