@@ -2,9 +2,15 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bosun-io/bosun/root/api"
 )
 
 // TestProgressRendering draws a bar on a fake terminal: one redraw per percent that
@@ -55,5 +61,30 @@ func TestProgressRendering(t *testing.T) {
 	p.Done()
 	if want := "\rexporting 512 B\x1b[K\rexporting 2.0 KiB\x1b[K\rexporting 2.0 KiB\x1b[K\n"; term.String() != want {
 		t.Errorf("unknown total: got %q, want %q", term.String(), want)
+	}
+}
+
+// TestApplyProgress: bosun apply of a directory on a terminal shows the files read and the
+// upload on stderr, and stdout keeps only the result.
+func TestApplyProgress(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 120 {
+		doc := fmt.Sprintf("kind: parameter\nname: p%d\nvalue: %q\n", i, strings.Repeat("x", 1000))
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("p%03d.yml", i)), []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env, _, out := fakeRoot(t, map[string]any{"/api/v1/apply": api.ChangeResult{}})
+	var term fakeTerminal
+	env.Stderr = &term
+	if err := Main(context.Background(), Commands(), []string{"apply", "-f", dir}, env); err != nil {
+		t.Fatal(err)
+	}
+	if s := term.String(); !strings.Contains(s, "reading files [==============================] 100% 120/120") ||
+		!strings.Contains(s, "sending to the root [==============================] 100%") {
+		t.Errorf("stderr on a terminal:\n%q", s)
+	}
+	if out.String() != "nothing to change\n" {
+		t.Errorf("stdout: %q", out.String())
 	}
 }
