@@ -96,8 +96,16 @@ func overviewPage(cmds []*Command) []byte {
 	} {
 		fmt.Fprintf(&b, ".TP\n.B %s\n%s\n", e[0], roffText(e[1]))
 	}
+	fmt.Fprint(&b, ".SH EXAMPLES\n.nf\n.RS 4\n")
+	for _, l := range []string{"# what waits for acceptance, and accept it", "bosun nodes list --status pending",
+		"bosun nodes list --status pending --quiet | xargs bosun nodes accept",
+		"# the fleet's compliance, then the worst rule in detail", "bosun compliance", "bosun compliance rule base --state error,non-compliant",
+		"# completion for this bash", "source <(bosun completion bash)"} {
+		fmt.Fprintln(&b, roffLine(l))
+	}
+	fmt.Fprint(&b, ".RE\n.fi\n")
 	fmt.Fprint(&b, ".SH EXIT STATUS\n")
-	writeExitStatus(&b, StandardExitStatus)
+	writeExitStatus(&b, StandardExitStatus+"\n5  bosun wait only: --timeout passed before the condition held")
 	fmt.Fprint(&b, ".SH SEE ALSO\n")
 	for i, c := range cmds {
 		sep := ","

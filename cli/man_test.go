@@ -45,7 +45,7 @@ func TestManPages(t *testing.T) {
 				t.Errorf("%s: no %s section", name, sec)
 			}
 		}
-		if verb != "" && !strings.Contains(page, ".SH EXAMPLES\n") {
+		if !strings.Contains(page, ".SH EXAMPLES\n") {
 			t.Errorf("%s: no EXAMPLES section", name)
 		}
 		if groff == "" {
