@@ -156,6 +156,7 @@ type completionTree struct {
 func newCompletionTree(cmds []*Command) *completionTree {
 	t := &completionTree{specs: verbSpecs(cmds), next: map[string][]string{}}
 	seen := map[string]bool{}
+	t.next[""] = append(t.next[""], "help")
 	for _, s := range t.specs {
 		words := strings.Fields(s.name)
 		for i := range words {
@@ -401,6 +402,10 @@ __bosun_candidates() {
 				flag=$w
 			fi
 			;;
+		help)
+			# bosun help VERB: the verb completes as after bosun.
+			[ -z "$vp" ] || fixed=1
+			;;
 		*)
 			if [ "$fixed" -eq 0 ] && __bosun_is_prefix "${vp:+$vp }$w"; then
 				vp="${vp:+$vp }$w"
@@ -527,6 +532,9 @@ function __bosun_verb
         switch $w
             case '--color'
                 set skip 1
+            case help
+                # bosun help VERB: the verb completes as after bosun.
+                test -z "$verb"; or break
             case '-*'
             case '*'
                 set -l cand (string join ' ' $verb $w)
@@ -564,6 +572,9 @@ end
 		for _, word := range t.next[p] {
 			full := strings.TrimSpace(p + " " + word)
 			desc := shorts[full]
+			if full == "help" {
+				desc = "print the help of a verb, with examples"
+			}
 			if desc == "" {
 				desc = "bosun " + full + " ..."
 			}

@@ -112,6 +112,8 @@ var completionCases = []struct {
 	want  []string
 }{
 	{[]string{"bosun", "no"}, []string{"nodes"}},
+	{[]string{"bosun", "he"}, []string{"help"}},
+	{[]string{"bosun", "help", "nodes", "li"}, []string{"list"}},
 	{[]string{"bosun", "nodes", ""}, []string{"accept", "delete", "list", "properties", "refuse", "runs", "settings", "show"}},
 	{[]string{"bosun", "compliance", "ru"}, []string{"rule", "rules"}},
 	{[]string{"bosun", "nodes", "list", "--st"}, []string{"--status"}},
