@@ -9,7 +9,7 @@ export BOSUN_TEST_DEBROOT
 # Packages that start goroutines run under the race detector.
 RACE_PKGS := ./mesh/... ./store/... ./relay/... ./root/... ./agent/...
 
-.PHONY: all build test vet race unit e2e demo bench fuzz clean
+.PHONY: all build test vet race unit e2e demo bench fuzz man clean
 
 all: build
 
@@ -32,6 +32,10 @@ race:
 
 e2e:
 	$(GO) test -count=1 -v ./e2e/
+
+# The man pages, generated from each verb's help.
+man: build
+	./bin/bosun man --dir man
 
 demo: build
 	./scripts/demo.sh
@@ -56,4 +60,4 @@ fuzz:
 	done
 
 clean:
-	rm -rf bin dist
+	rm -rf bin dist man

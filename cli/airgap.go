@@ -38,7 +38,13 @@ func (o *rootImportOptions) Run(ctx context.Context, env *Env, args []string) er
 	if err != nil {
 		return err
 	}
-	r, err := c.ImportBundle(ctx, f)
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	bar := NewByteProgress(env.Stderr, "uploading bundle", size)
+	r, err := c.ImportBundle(ctx, bar.Reader(f))
+	bar.Done()
 	if err != nil {
 		return err
 	}

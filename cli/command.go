@@ -61,6 +61,10 @@ const StandardExitStatus = `0  success
 // Main runs the verb named by args (without the program name) and returns its error.
 // Help requests print help and return nil.
 func Main(ctx context.Context, cmds []*Command, args []string, env *Env) error {
+	args, color, err := globalFlags(args)
+	if err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		printOverview(env.Stderr, cmds)
 		return Usagef("no verb given")
@@ -82,11 +86,15 @@ func Main(ctx context.Context, cmds []*Command, args []string, env *Env) error {
 		return helpForGroup(env, cmds, args)
 	}
 	opts := cmd.New()
+	if t, ok := opts.(commandTableUser); ok {
+		t.useCommands(cmds)
+	}
 	fs := pflag.NewFlagSet(cmd.Name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.SetInterspersed(true)
 	opts.AddFlags(fs)
 	help := fs.BoolP("help", "h", false, "print this help")
+	fs.StringVar(&color, "color", color, colorFlagUsage)
 	if err := fs.Parse(rest); err != nil {
 		return Usagef("bosun %s: %v (see bosun help %s)", cmd.Name, err, cmd.Name)
 	}
@@ -99,7 +107,10 @@ func Main(ctx context.Context, cmds []*Command, args []string, env *Env) error {
 			return err
 		}
 	}
-	err := opts.Run(ctx, env, fs.Args())
+	if env, err = withColor(env, color); err != nil {
+		return err
+	}
+	err = opts.Run(ctx, env, fs.Args())
 	var ue *UsageError
 	if errors.As(err, &ue) && !strings.Contains(ue.Msg, "bosun help") {
 		ue.Msg = fmt.Sprintf("bosun %s: %s (see bosun help %s)", cmd.Name, ue.Msg, cmd.Name)
@@ -160,6 +171,7 @@ func printOverview(w io.Writer, cmds []*Command) {
 	fmt.Fprint(w, "bosun: configuration management and continuous compliance.\n\nUsage: bosun VERB [flags] [args]\n\nVerbs:\n")
 	printList(w, cmds)
 	fmt.Fprint(w, "\nbosun help VERB prints the help of a verb, with examples.\n")
+	fmt.Fprint(w, "Every verb takes --color auto|always|never: states in colour on a terminal, unless NO_COLOR is set.\n")
 }
 
 func printList(w io.Writer, cmds []*Command) {
@@ -167,10 +179,14 @@ func printList(w io.Writer, cmds []*Command) {
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
 	width := 0
 	for _, c := range sorted {
-		width = max(width, len(c.Name))
+		if !hidden(c) {
+			width = max(width, len(c.Name))
+		}
 	}
 	for _, c := range sorted {
-		fmt.Fprintf(w, "  %-*s  %s\n", width, c.Name, c.Short)
+		if !hidden(c) {
+			fmt.Fprintf(w, "  %-*s  %s\n", width, c.Name, c.Short)
+		}
 	}
 }
 

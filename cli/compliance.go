@@ -6,7 +6,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/bosun-io/bosun/root/api"
@@ -140,7 +139,7 @@ func (o *complianceOptions) Run(ctx context.Context, env *Env, args []string) er
 		}
 		v = g
 		print = func(w io.Writer) {
-			fmt.Fprintf(w, "Group %s: compliance %s, %d components on %d nodes\n%s\n", g.GroupID, pct(g.Compliance), g.Total, g.Nodes, stateList(g.ComplianceCounts))
+			fmt.Fprintf(w, "Group %s: compliance %s, %d components on %d nodes\n%s\n", g.GroupID, pct(g.Compliance), g.Total, g.Nodes, paintedStateList(paletteFor(w), g.ComplianceCounts))
 		}
 	case "fleet":
 		f, err := c.Compliance(ctx)
@@ -178,10 +177,10 @@ func (o *complianceOptions) Run(ctx context.Context, env *Env, args []string) er
 		v, print = d, func(w io.Writer) {
 			printHeadline(w, "Directive", d.Directive)
 			fmt.Fprintln(w)
-			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			tw := newTable(w)
 			fmt.Fprintln(tw, "COMPONENT\tCOMPLIANCE\tSTATES")
 			for _, cs := range d.Components {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", cs.Name, pct(cs.Compliance), stateList(cs.ComplianceCounts))
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", cs.Name, pct(cs.Compliance), paintedStateList(paletteFor(w), cs.ComplianceCounts))
 			}
 			tw.Flush()
 			fmt.Fprintln(w)
@@ -237,12 +236,15 @@ func pct(p *float64) string {
 }
 
 // stateList prints the counts of a set of states, worst first: "error 2, success 48".
-func stateList(c api.ComplianceCounts) string {
+func stateList(c api.ComplianceCounts) string { return paintedStateList(palette{}, c) }
+
+// paintedStateList is stateList with each state in its colour.
+func paintedStateList(pal palette, c api.ComplianceCounts) string {
 	var parts []string
 	for i := len(complianceStates) - 1; i >= 0; i-- {
 		s := complianceStates[i]
 		if n := c.Counts[s]; n != 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", s, n))
+			parts = append(parts, fmt.Sprintf("%s %d", pal.state(s), n))
 		}
 	}
 	if len(parts) == 0 {
@@ -253,13 +255,13 @@ func stateList(c api.ComplianceCounts) string {
 
 func printFleet(w io.Writer, f api.ComplianceFleet) {
 	fmt.Fprintf(w, "Compliance %s: %d components on %d nodes, %d nodes fully compliant\n\n", pct(f.Compliance), f.Total, f.Nodes, f.NodesCompliant)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "STATE\tCOMPONENTS\tSHARE\tNODES (BY WORST STATE)")
 	for _, s := range complianceStates {
 		if f.Counts[s] == 0 && f.NodesByWorst[s] == 0 {
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.2f %%\t%d\n", s, f.Counts[s], f.Percent[s], f.NodesByWorst[s])
+		fmt.Fprintf(tw, "%s\t%d\t%.2f %%\t%d\n", paletteFor(w).state(s), f.Counts[s], f.Percent[s], f.NodesByWorst[s])
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -267,10 +269,11 @@ func printFleet(w io.Writer, f api.ComplianceFleet) {
 }
 
 func printSummaries(w io.Writer, kind string, items []api.ComplianceSummary) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	pal := paletteFor(w)
+	tw := newTable(w)
 	fmt.Fprintf(tw, "%s\tNAME\tNODES\tCOMPLIANT NODES\tNODE COMPLIANCE\tCOMPONENTS\tSTATES\n", kind)
 	for _, s := range items {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", s.ID, s.Name, s.Nodes, s.NodesCompliant, pct(s.NodeCompliance), pct(s.Compliance), stateList(s.ComplianceCounts))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", s.ID, s.Name, s.Nodes, s.NodesCompliant, pct(s.NodeCompliance), pct(s.Compliance), paintedStateList(pal, s.ComplianceCounts))
 	}
 	tw.Flush()
 }
@@ -280,12 +283,13 @@ func printHeadline(w io.Writer, kind string, s api.ComplianceSummary) {
 }
 
 func printRows(w io.Writer, rows []api.ComplianceNodeRow) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	pal := paletteFor(w)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "NODE\tHOSTNAME\tWORST\tCOMPLIANCE\tSTATES")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.NodeID, r.Hostname, r.Worst, pct(r.Compliance), stateList(r.ComplianceCounts))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.NodeID, r.Hostname, pal.state(r.Worst), pct(r.Compliance), paintedStateList(pal, r.ComplianceCounts))
 		for _, c := range r.Components {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", c.State, c.DirectiveID, componentLabel(c), c.Mode, oneLine(c.Message, 100))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", pal.state(c.State), c.DirectiveID, componentLabel(c), c.Mode, oneLine(c.Message, 100))
 		}
 	}
 	tw.Flush()
@@ -300,7 +304,8 @@ func componentLabel(c api.ComplianceComponent) string {
 
 func printComplianceNode(w io.Writer, d api.ComplianceNodeDetail) {
 	n := d.Node
-	fmt.Fprintf(w, "Node %s (%s): %s compliant, worst %s, score %s\n", n.NodeID, n.Hostname, pct(n.Compliance), n.Worst, scoreText(n.Score))
+	pal := paletteFor(w)
+	fmt.Fprintf(w, "Node %s (%s): %s compliant, worst %s, score %s\n", n.NodeID, n.Hostname, pct(n.Compliance), pal.state(n.Worst), paintedScore(pal, n.Score))
 	run := "no run received"
 	if n.RunID != 0 {
 		run = fmt.Sprintf("latest run %d on config %s, ended %s", n.RunID, n.RunConfigID, ago(time.Now(), n.RunEnd))
@@ -309,21 +314,21 @@ func printComplianceNode(w io.Writer, d api.ComplianceNodeDetail) {
 		}
 	}
 	fmt.Fprintf(w, "Config %s generated %s, reporting %s; %s\n\n", n.ConfigID, ago(time.Now(), n.Generated), n.ReportingMode, run)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "RULE\tDIRECTIVE\tWORST\tCOMPLIANCE\tSTATES")
 	for _, x := range d.Directives {
 		rule := x.RuleID
 		if len(x.OverriddenRules) > 0 {
 			rule += " (overrides " + strings.Join(x.OverriddenRules, ", ") + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", rule, x.ID, x.Worst, pct(x.Compliance), stateList(x.ComplianceCounts))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", rule, x.ID, pal.state(x.Worst), pct(x.Compliance), paintedStateList(pal, x.ComplianceCounts))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw = newTable(w)
 	fmt.Fprintln(tw, "#\tSTATE\tDIRECTIVE\tCOMPONENT\tMODE\tMESSAGE")
 	for _, c := range d.Components {
-		state := c.State
+		state := pal.state(c.State)
 		if !c.Reported {
 			state += " (not reported)"
 		}
@@ -332,29 +337,33 @@ func printComplianceNode(w io.Writer, d api.ComplianceNodeDetail) {
 	tw.Flush()
 }
 
-func scoreText(s api.ComplianceScore) string {
+func scoreText(s api.ComplianceScore) string { return paintedScore(palette{}, s) }
+
+// paintedScore is scoreText with the letters in their colours.
+func paintedScore(pal palette, s api.ComplianceScore) string {
 	if s.Score == "" || s.Score == "-" {
 		return "-"
 	}
 	var parts []string
 	for _, p := range [][2]string{{"compliance", s.Compliance}, {"updates", s.Updates}, {"vulnerabilities", s.Vulnerabilities}} {
 		if p[1] != "" {
-			parts = append(parts, p[0]+" "+p[1])
+			parts = append(parts, p[0]+" "+pal.score(p[1]))
 		}
 	}
-	return fmt.Sprintf("%s (%s)", s.Score, strings.Join(parts, ", "))
+	return fmt.Sprintf("%s (%s)", pal.score(s.Score), strings.Join(parts, ", "))
 }
 
 func printHistory(w io.Writer, h api.ComplianceHistory) {
+	pal := paletteFor(w)
 	if len(h.Points) == 0 && len(h.Changes) == 0 {
 		fmt.Fprintf(w, "No compliance history for %s.\n", h.ID)
 		return
 	}
 	fmt.Fprintf(w, "Compliance history of %s %s\n\n", h.Kind, h.ID)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "TIME\tCOMPLIANCE\tSTATES")
 	for _, p := range h.Points {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Time.Local().Format(time.DateTime), pct(p.Compliance), stateList(p.ComplianceCounts))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Time.Local().Format(time.DateTime), pct(p.Compliance), paintedStateList(pal, p.ComplianceCounts))
 	}
 	tw.Flush()
 	if len(h.Changes) == 0 {
@@ -363,14 +372,14 @@ func printHistory(w io.Writer, h api.ComplianceHistory) {
 	changes := append([]api.ComplianceChange(nil), h.Changes...)
 	sort.SliceStable(changes, func(i, j int) bool { return changes[i].Time.Before(changes[j].Time) })
 	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw = newTable(w)
 	fmt.Fprintln(tw, "TIME\tRUN\tCOMPONENT\tDIRECTIVE\tFROM\tTO\tMESSAGE")
 	for _, c := range changes {
 		comp, run := c.ComponentName, fmt.Sprint(c.RunID)
 		if c.ComponentIndex < 0 {
 			comp, run = "(whole node)", "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Time.Local().Format(time.DateTime), run, comp, c.DirectiveID, c.From, c.To, oneLine(c.Message, 80))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Time.Local().Format(time.DateTime), run, comp, c.DirectiveID, pal.state(c.From), pal.state(c.To), oneLine(c.Message, 80))
 	}
 	tw.Flush()
 }

@@ -10,6 +10,12 @@
 // flags, then the BOSUN_ROOT / BOSUN_TOKEN / BOSUN_ROOT_CERT environment, then the file
 // `bosun root init` wrote ([DefaultConfigPath]).
 //
+// The verbs are comfortable to live with: [Main] takes --color on every verb and colours
+// states only on a terminal (a table that ignores the escape codes keeps columns aligned);
+// bosun completion writes bash, zsh and fish scripts from the command table; bosun man
+// writes man pages from the help; bosun wait polls the root for scripts; [Progress] draws
+// bars on stderr for long operations, on a terminal only.
+//
 // # Caveats
 //
 // cli reaches the root only through root/api's client and types; it never imports a role.

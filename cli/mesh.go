@@ -51,11 +51,12 @@ func (o *meshMembersOptions) Run(ctx context.Context, env *Env, args []string) e
 	if o.JSON {
 		return printJSON(env.Stdout, l)
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(env.Stdout)
 	fmt.Fprintln(tw, "ZONE\tID\tHOSTNAME\tROLE\tSTATE\tSINCE\tVIA")
 	now := time.Now()
+	pal := paletteFor(env.Stdout)
 	for _, m := range l.Members {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Zone, m.NodeID, m.Hostname, m.Role, m.State, ago(now, m.Since), m.Via)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Zone, m.NodeID, m.Hostname, m.Role, pal.state(m.State), ago(now, m.Since), m.Via)
 	}
 	return tw.Flush()
 }

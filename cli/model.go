@@ -228,20 +228,33 @@ func runApply(ctx context.Context, env *Env, ro *RootOptions, files, args []stri
 	if len(files) == 0 {
 		return Usagef("name files or directories with -f")
 	}
+	var paths []string
 	for _, f := range files {
-		read, err := readYAML(f)
+		found, err := yamlPaths(f)
 		if err != nil {
 			return err
 		}
-		req.Files = append(req.Files, read...)
+		paths = append(paths, found...)
 	}
-	if len(req.Files) == 0 {
+	if len(paths) == 0 {
 		return fmt.Errorf("no *.yml or *.yaml file in %s", strings.Join(files, ", "))
 	}
+	bar := NewProgress(env.Stderr, "reading files", int64(len(paths)))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			bar.Done()
+			return err
+		}
+		req.Files = append(req.Files, api.File{Name: p, Content: string(b)})
+		bar.Add(1)
+	}
+	bar.Done()
 	c, err := ro.Client(env)
 	if err != nil {
 		return err
 	}
+	withUploadProgress(c.HTTP, env.Stderr, "sending to the root")
 	r, err := c.Apply(ctx, req)
 	if err != nil {
 		return err
@@ -250,39 +263,30 @@ func runApply(ctx context.Context, env *Env, ro *RootOptions, files, args []stri
 	return nil
 }
 
-// readYAML reads a YAML file, or every YAML file under a directory in name order.
-func readYAML(path string) ([]api.File, error) {
+// yamlPaths returns a YAML file, or every YAML file under a directory in name order.
+func yamlPaths(path string) ([]string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
 	var paths []string
-	if st.IsDir() {
-		err = filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() && (strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml")) {
-				paths = append(paths, p)
-			}
-			return nil
-		})
+	err = filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
-			return nil, err
+			return err
 		}
-		sort.Strings(paths)
-	} else {
-		paths = []string{path}
-	}
-	var out []api.File
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
+		if !d.IsDir() && (strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml")) {
+			paths = append(paths, p)
 		}
-		out = append(out, api.File{Name: p, Content: string(b)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	sort.Strings(paths)
+	return paths, nil
 }
 
 func printChanges(env *Env, r api.ChangeResult) {

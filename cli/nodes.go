@@ -19,6 +19,7 @@ func Commands() []*Command {
 	cmds = append(cmds, inventorySoftwareCommand, inventoryDiffCommand)
 	cmds = append(cmds, complianceCommands()...)
 	cmds = append(cmds, apiSpecCommand)
+	cmds = append(cmds, comfortCommands()...)
 	return append(cmds, modelCommands()...)
 }
 

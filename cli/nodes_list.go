@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/bosun-io/bosun/root/api"
@@ -299,14 +298,24 @@ func (o *nodesListOptions) Run(ctx context.Context, env *Env, args []string) err
 		}
 		return printJSON(env.Stdout, out)
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(env.Stdout)
 	heads := make([]string, len(columns))
 	for i, c := range columns {
 		heads[i] = strings.ToUpper(strings.ReplaceAll(c, "_", " "))
 	}
 	fmt.Fprintln(tw, strings.Join(heads, "\t"))
+	pal := paletteFor(env.Stdout)
 	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r.cells, "\t"))
+		cells := slices.Clone(r.cells)
+		for i, c := range columns {
+			switch c {
+			case "status":
+				cells[i] = pal.state(cells[i])
+			case "score":
+				cells[i] = pal.score(cells[i])
+			}
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
 }

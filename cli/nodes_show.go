@@ -93,7 +93,8 @@ func printNode(w io.Writer, n api.Node) {
 	row("Hostname", n.Hostname)
 	row("OS", n.OS)
 	row("Role", n.Role)
-	row("Status", n.Status)
+	// The value is the last cell: its escape codes cannot push a column out of line.
+	row("Status", paletteFor(w).state(n.Status))
 	if n.StatusChangedBy != "" {
 		row("Status set by", fmt.Sprintf("%s at %s", n.StatusChangedBy, n.StatusChanged.Format(time.RFC3339)))
 	}

@@ -57,6 +57,12 @@ type ExportResult struct {
 // imports each bundle once and ignores items it already has, so keeping them is harmless,
 // only wasteful.
 func ExportQueue(dataDir, path string, keep bool) (ExportResult, error) {
+	return ExportQueueProgress(dataDir, path, keep, nil)
+}
+
+// ExportQueueProgress is ExportQueue telling progress, if not nil, the items written so far
+// and the items to write after each frame, for the CLI's progress bar.
+func ExportQueueProgress(dataDir, path string, keep bool, progress func(done, total int)) (ExportResult, error) {
 	id, db, err := openOffline(dataDir)
 	if err != nil {
 		return ExportResult{}, err
@@ -107,6 +113,9 @@ func ExportQueue(dataDir, path string, keep bool) (ExportResult, error) {
 		if err := bw.Add(fw); err != nil {
 			return res, err
 		}
+		if progress != nil {
+			progress(res.Items, depth)
+		}
 	}
 	if err := bw.Close(); err != nil {
 		return res, err
@@ -130,6 +139,12 @@ func ExportQueue(dataDir, path string, keep bool) (ExportResult, error) {
 // signed by the root: the key given by fingerprint, or the one the relay learned from the
 // root's replies.
 func ImportPolicies(dataDir, path, rootFingerprint string) (int, error) {
+	return ImportPoliciesProgress(dataDir, path, rootFingerprint, nil)
+}
+
+// ImportPoliciesProgress is ImportPolicies telling progress, if not nil, the policies
+// cached so far and the bundle's count after each one, for the CLI's progress bar.
+func ImportPoliciesProgress(dataDir, path, rootFingerprint string, progress func(done, total int)) (int, error) {
 	id, db, err := openOffline(dataDir)
 	if err != nil {
 		return 0, err
@@ -185,6 +200,9 @@ func ImportPolicies(dataDir, path, rootFingerprint string) (int, error) {
 			return n, err
 		}
 		n++
+		if progress != nil {
+			progress(n, len(msgs))
+		}
 	}
 	return n, nil
 }

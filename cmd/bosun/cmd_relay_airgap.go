@@ -41,7 +41,12 @@ func (o *relayExportOptions) Run(_ context.Context, env *cli.Env, args []string)
 	if o.To == "" || len(args) > 0 {
 		return cli.Usagef("want --to FILE")
 	}
-	res, err := relay.ExportQueue(o.Data, o.To, o.Keep)
+	bar := cli.NewProgress(env.Stderr, "exporting items", 0)
+	res, err := relay.ExportQueueProgress(o.Data, o.To, o.Keep, func(done, total int) {
+		bar.SetTotal(int64(total))
+		bar.Set(int64(done))
+	})
+	bar.Done()
 	if err != nil {
 		return err
 	}
@@ -75,7 +80,12 @@ func (o *relayImportPoliciesOptions) Run(_ context.Context, env *cli.Env, args [
 	if len(args) != 1 {
 		return cli.Usagef("want one bundle file")
 	}
-	n, err := relay.ImportPolicies(o.Data, args[0], o.RootFingerprint)
+	bar := cli.NewProgress(env.Stderr, "loading policies", 0)
+	n, err := relay.ImportPoliciesProgress(o.Data, args[0], o.RootFingerprint, func(done, total int) {
+		bar.SetTotal(int64(total))
+		bar.Set(int64(done))
+	})
+	bar.Done()
 	if err != nil {
 		return err
 	}

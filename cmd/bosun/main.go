@@ -58,6 +58,8 @@ func exitCode(err error) int {
 		return exitErr.code
 	case errors.As(err, &usage):
 		return 2
+	case errors.Is(err, cli.ErrWaitTimeout):
+		return 5
 	case errors.As(err, &httpErr):
 		if httpErr.Code == api.CodeUnauthorized || httpErr.Code == api.CodeForbidden {
 			return 4
