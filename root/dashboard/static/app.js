@@ -122,16 +122,19 @@
     return future ? 'in ' + txt : txt + ' ago';
   }
 
+  // since says how long ago t was, without "ago": "up for 3 min".
+  const since = (t) => ago(t).replace(/ ago$/, '');
+
   function when(t) {
-    const el = h('span', { title: t ? new Date(t).toLocaleString() : '' }, ago(t));
-    return el;
+    return h('span', { class: 'when', title: t ? new Date(t).toLocaleString() : '' }, ago(t));
   }
 
   const label = (s) => STATE_LABELS[s] || s || '–';
   const badge = (s) => s ? h('span', { class: 'badge st-' + s }, label(s)) : h('span', { class: 'muted' }, '–');
 
   function score(s) {
-    const g = s && s.score;
+    // The API writes "-" for a node with nothing to grade yet.
+    const g = s && /^[A-F]$/.test(s.score) ? s.score : '';
     const sub = s ? ['compliance ' + (s.compliance || '–'), 'updates ' + (s.updates || '–')]
       .concat(s.vulnerabilities ? ['vulnerabilities ' + s.vulnerabilities] : []).join(', ') : '';
     return h('span', { class: 'score score-' + (g || 'none'), title: sub }, g || '–');
@@ -246,7 +249,7 @@
       const upd = flat(f.updates)[0];
       const sec = flat(f.security_updates)[0];
       return h('tr', { 'data-node-id': n.id, 'data-hostname': n.hostname },
-        h('td', {}, link(nodeHref(n.id), n.hostname || n.id)),
+        h('td', { class: 'host' }, link(nodeHref(n.id), n.hostname || n.id)),
         h('td', {}, n.role),
         h('td', {}, n.status),
         h('td', {}, n.liveness || h('span', { class: 'muted' }, '–')),
@@ -257,8 +260,8 @@
         h('td', {}, flat(f.os)[0] || n.os || '–'),
         h('td', {}, flat(f.kernel)[0] || '–'),
         h('td', { title: ips.join(', ') }, ips.slice(0, 2).join(', ') + (ips.length > 2 ? ' +' + (ips.length - 2) : '')),
-        num(flat(f.packages)[0] ?? '–'),
-        num(upd === undefined ? '–' : upd + (sec ? ' (' + sec + ' security)' : '')),
+        num(n.lastInventory ? flat(f.packages)[0] ?? '–' : '–'),
+        num(!n.lastInventory || upd === undefined ? '–' : upd + (sec ? ' (' + sec + ' security)' : '')),
         h('td', {}, when(n.lastSeen)));
     });
     return card(['Nodes', more ? h('a', { class: 'more', href: '#/nodes' }, 'all nodes') : null], { id: 'nodes', class: 'card wide' },
@@ -268,7 +271,7 @@
   function driftCard(drift, more) {
     const rows = drift.events.map((e) => h('tr', { 'data-drift': e.kind, 'data-node-id': e.nodeId },
       h('td', {}, when(e.time)),
-      h('td', {}, link(nodeHref(e.nodeId), e.hostname || e.nodeId)),
+      h('td', { class: 'host' }, link(nodeHref(e.nodeId), e.hostname || e.nodeId)),
       h('td', {}, e.ruleId ? link(ruleHref(e.ruleId), e.ruleName || e.ruleId) : '–'),
       h('td', {}, e.directiveName || e.directiveId),
       h('td', {}, e.componentName || '#' + e.componentIndex),
@@ -290,7 +293,7 @@
           : h('span', { class: 'down', 'data-link': 'down', title: s.upstreamError || '' }, 'down');
       return h('tr', { 'data-relay': r.node.id, 'data-hostname': r.node.hostname },
         h('td', {}, (s && s.zone) || h('span', { class: 'muted' }, '–')),
-        h('td', {}, link(nodeHref(r.node.id), r.node.hostname || r.node.id)),
+        h('td', { class: 'host' }, link(nodeHref(r.node.id), r.node.hostname || r.node.id)),
         h('td', {}, hops.length ? hops.join(' → ') + ' → root' : 'root'),
         num(r.nodes),
         h('td', { class: 'num', 'data-queue-depth': s ? s.queueDepth : '' }, s ? String(s.queueDepth) : '–'),
@@ -298,7 +301,7 @@
         h('td', {}, s && s.oldestQueued ? when(s.oldestQueued) : '–'),
         num(s ? s.forwarded : '–'),
         num(s ? bytes(s.bytesSent) + ' / ' + bytes(s.bytesReceived) : '–'),
-        h('td', {}, link_, s && s.upstreamSince ? h('span', { class: 'muted' }, ' since ', when(s.upstreamSince)) : null,
+        h('td', {}, link_, s && s.upstreamSince ? h('span', { class: 'muted', title: new Date(s.upstreamSince).toLocaleString() }, ' for ' + since(s.upstreamSince)) : null,
           s && !s.upstreamUp && s.upstreamError ? h('div', { class: 'msg' }, s.upstreamError) : null),
         h('td', {}, s ? when(s.reported) : '–'));
     });
@@ -335,11 +338,13 @@
     return h('div', {}, h('h1', { class: 'title' }, 'Relay zones'), relaysCard(relays.relays, nodes.nodes));
   }
 
-  function componentRows(components, withDirective) {
+  // componentRows lists components; withValue for a node's, whose reporting values the API
+  // gives (a rule's drill-down has none).
+  function componentRows(components, withValue) {
     return components.map((c) => h('tr', { class: 'sub', 'data-component': c.name, 'data-state': c.state },
-      withDirective ? h('td', {}, c.directiveName || c.directiveId) : null,
+      h('td', {}, c.directiveName || c.directiveId),
       h('td', {}, c.name),
-      h('td', {}, c.value || ''),
+      withValue ? h('td', {}, c.value || '') : null,
       h('td', {}, c.mode),
       h('td', {}, badge(c.state)),
       h('td', { class: 'msg' }, c.message || '')));
@@ -352,12 +357,13 @@
     const dirs = d.directives.map((x) => h('tr', { 'data-directive': x.id },
       h('td', {}, x.name || x.id), num(x.nodesCompliant + ' / ' + x.nodes), num(pct(x.nodeCompliance)), h('td', {}, bar(x)), num(pct(x.compliance))));
     const rows = [];
-    for (const n of d.nodes) {
+    const byHost = d.nodes.slice().sort((a, b) => (a.hostname || a.nodeId).localeCompare(b.hostname || b.nodeId));
+    for (const n of byHost) {
       rows.push(h('tr', { class: 'group', 'data-node-id': n.nodeId, 'data-hostname': n.hostname },
-        h('td', { colspan: 3 }, link(nodeHref(n.nodeId), n.hostname || n.nodeId), h('span', { class: 'muted' }, ' ' + pct(n.compliance) + ' of its components')),
+        h('td', { colspan: 2 }, link(nodeHref(n.nodeId), n.hostname || n.nodeId), h('span', { class: 'muted' }, ' ' + pct(n.compliance) + ' of its components')),
         h('td', {}, bar(n)), h('td', {}, badge(n.worst)),
         h('td', { class: 'muted' }, (n.components || []).length ? '' : all ? 'no component' : 'every component compliant')));
-      rows.push(...componentRows(n.components || [], true));
+      rows.push(...componentRows(n.components || [], false));
     }
     const toggle = all ? h('a', { class: 'more', href: ruleHref(id) }, 'only components that are not compliant')
       : h('a', { class: 'more', href: ruleHref(id) + '?all' }, 'every component');
@@ -371,7 +377,7 @@
           h('p', { class: 'muted' }, 'Components: ' + pct(r.compliance) + ' of ' + r.total)),
         card('Directives', {}, table(['Directive', { num: 'Nodes compliant' }, { num: 'Node compliance' }, 'Components', { num: 'Component compliance' }], dirs, 'No directive.')),
         card(['Nodes', toggle], { class: 'card wide', id: 'rule-nodes' },
-          table(['Directive', 'Component', 'Value', 'Mode', 'State', 'Message'], rows, 'The rule applies to no node.'))));
+          table(['Directive', 'Component', 'Mode', 'State', 'Message'], rows, 'The rule applies to no node.'))));
   }
 
   function inventoryCard(inv) {
@@ -406,15 +412,21 @@
   }
 
   async function nodeView(id) {
-    const [nd, comp, inv] = await Promise.all([api('/nodes/' + seg(id)), optional('/compliance/nodes/' + seg(id)), optional('/nodes/' + seg(id) + '/inventory')]);
+    const [nd, comp, inv, all] = await Promise.all([api('/nodes/' + seg(id)), optional('/compliance/nodes/' + seg(id)),
+      optional('/nodes/' + seg(id) + '/inventory'), api('/nodes')]);
     const n = nd.node;
+    const names = {};
+    for (const x of all.nodes) names[x.id] = x.hostname || x.id;
+    const server = (sid) => names[sid] ? link(nodeHref(sid), names[sid]) : sid;
     const c = comp && comp.node;
     const facts = (k, v) => (v === undefined || v === null || v === '') ? null : [h('dt', {}, k), h('dd', {}, v)];
     const ident = card('Node', { id: 'node' },
       h('dl', { class: 'facts' },
         facts('Id', h('code', {}, n.id)), facts('Role', n.role), facts('Status', n.status + (n.statusChangedBy ? ' (by ' + n.statusChangedBy + ')' : '')),
         facts('Liveness', n.liveness ? [n.liveness, ' ', h('span', { class: 'muted' }, 'since ', when(n.livenessSince))] : undefined),
-        facts('Policy server', n.policyServer), facts('Key', h('code', {}, n.keyFingerprint)),
+        facts('Policy server', n.policyServer ? server(n.policyServer) : undefined),
+        facts('Path', (n.path || []).length ? (n.path || []).map((p, i) => [i ? ' → ' : '', server(p)]) : undefined),
+        facts('Key', h('code', {}, n.keyFingerprint)),
         facts('Agent version', n.softwareVersion), facts('First seen', when(n.firstSeen)), facts('Last seen', when(n.lastSeen)),
         facts('Last inventory', n.lastInventory ? when(n.lastInventory) : undefined)));
     let compCard;
