@@ -7,6 +7,8 @@
 (function () {
   const TOKEN_KEY = 'bosun.dashboard.token';
   const REFRESH_MS = 30000;
+  // The overview lists this many nodes; #/nodes lists them all.
+  const OVERVIEW_NODES = 50;
 
   // Rudder's order, best to worst, as the API names the states.
   const STATES = ['not-applicable', 'audit-not-applicable', 'compliant', 'success', 'applying',
@@ -241,7 +243,8 @@
     const comp = {};
     for (const c of d.cnodes) comp[c.nodeId] = c;
     const facts = factsByNode(d.facts);
-    const nodes = d.nodes.slice().sort((a, b) => (a.hostname || '').localeCompare(b.hostname || '') || a.id.localeCompare(b.id));
+    const all = d.nodes.slice().sort((a, b) => (a.hostname || '').localeCompare(b.hostname || '') || a.id.localeCompare(b.id));
+    const nodes = more ? all.slice(0, OVERVIEW_NODES) : all;
     const rows = nodes.map((n) => {
       const c = comp[n.id];
       const f = facts[n.id] || {};
@@ -264,7 +267,7 @@
         num(!n.lastInventory || upd === undefined ? '–' : upd + (sec ? ' (' + sec + ' security)' : '')),
         h('td', {}, when(n.lastSeen)));
     });
-    return card(['Nodes', more ? h('a', { class: 'more', href: '#/nodes' }, 'all nodes') : null], { id: 'nodes', class: 'card wide' },
+    return card(['Nodes', more && all.length > nodes.length ? h('a', { class: 'more', href: '#/nodes' }, 'all ' + all.length + ' nodes') : null], { id: 'nodes', class: 'card wide' },
       table(['Hostname', 'Role', 'Status', 'Liveness', 'Score', { num: 'Compliance' }, 'Components', 'Worst', 'OS', 'Kernel', 'IPs', { num: 'Packages' }, { num: 'Updates' }, 'Last seen'], rows, 'No node has enrolled yet.'));
   }
 
@@ -314,7 +317,7 @@
     return h('div', { class: 'grid' },
       fleetCard(d),
       h('div', {}, rulesCard(d.fleet.rules, false), relaysCard(d.relays, d.nodes)),
-      nodesCard(d, false),
+      nodesCard(d, true),
       driftCard(d.drift, true));
   }
 
