@@ -80,7 +80,7 @@ func readDrift(path string, limit int) (api.DriftList, error) {
 func tailLines(f io.ReaderAt, size int64, n int, limit int64) (lines [][]byte, more bool, err error) {
 	const chunk = 64 << 10
 	var buf []byte
-	end := size
+	end, newlines := size, 0
 	for end > 0 && size-end < limit {
 		start := max(end-chunk, 0, size-limit)
 		b := make([]byte, end-start)
@@ -90,7 +90,7 @@ func tailLines(f io.ReaderAt, size int64, n int, limit int64) (lines [][]byte, m
 		buf = append(b, buf...)
 		end = start
 		// n complete lines need n+1 newlines unless the start of the file is reached.
-		if bytes.Count(buf, []byte{'\n'}) > n {
+		if newlines += bytes.Count(b, []byte{'\n'}); newlines > n {
 			break
 		}
 	}
