@@ -280,7 +280,8 @@
       h('td', {}, e.componentName || '#' + e.componentIndex),
       h('td', {}, badge(e.state)),
       h('td', { class: 'msg' }, e.message || '')));
-    return card(['Recent drift', more && drift.truncated ? h('a', { class: 'more', href: '#/drift' }, 'more') : null], { id: 'drift', class: 'card wide' },
+    const title = more ? 'Recent drift' : ['Drift events', h('small', { class: 'muted' }, 'the latest ' + drift.events.length + ' of the drift log, newest first')];
+    return card([title, more && drift.truncated ? h('a', { class: 'more', href: '#/drift' }, 'more') : null], { id: 'drift', class: 'card wide' },
       table(['When', 'Node', 'Rule', 'Directive', 'Component', 'State', 'Message'], rows, 'No drift: no repaired, non-compliant or error result so far.'));
   }
 
@@ -323,22 +324,22 @@
 
   async function rulesView() {
     const l = await api('/compliance/rules');
-    return h('div', {}, h('h1', { class: 'title' }, 'Rules'), rulesCard(l.items, false));
+    return rulesCard(l.items, false);
   }
 
   async function nodesView() {
     const d = await loadFleet(1);
-    return h('div', {}, h('h1', { class: 'title' }, 'Nodes'), nodesCard(d, false));
+    return nodesCard(d, false);
   }
 
   async function driftView() {
     const drift = await api('/drift?limit=200');
-    return h('div', {}, h('h1', { class: 'title' }, 'Drift events', h('small', {}, 'the latest ' + drift.events.length + ' of the drift log, newest first')), driftCard(drift, false));
+    return driftCard(drift, false);
   }
 
   async function relaysView() {
     const [relays, nodes] = await Promise.all([api('/relays'), api('/nodes')]);
-    return h('div', {}, h('h1', { class: 'title' }, 'Relay zones'), relaysCard(relays.relays, nodes.nodes));
+    return relaysCard(relays.relays, nodes.nodes);
   }
 
   // componentRows lists components; withValue for a node's, whose reporting values the API
