@@ -199,7 +199,7 @@ func New(cfg Config) (*Root, error) {
 		Tokens:   &tokens{kv: db.Bucket(bucketTokens), now: cfg.Now},
 		Status:   r.status,
 		Logger:   r.log,
-		Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.meshRoutes, r.ledgerRoutes, r.complianceGroupRoutes, r.inventoryRoutes, r.complianceRoutes},
+		Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.meshRoutes, r.ledgerRoutes, r.complianceGroupRoutes, r.inventoryRoutes, r.complianceRoutes, r.driftRoutes, r.dashboardRoutes},
 	}
 	r.apiSrv = &http.Server{
 		Handler:           api.NewHandler(r.apiCfg),

@@ -97,6 +97,7 @@ wait_for "the agents' reports at the root" have_reports
 say "the fleet's compliance at the root: bosun compliance"
 "$BIN" compliance
 
+say "the dashboard: https://$ROOT_API/ui/ (the root's self-signed certificate: $DIR/root/api.crt), with the admin token above"
 if [ "${KEEP:-0}" = 1 ]; then
   say "the fleet runs; BOSUN_CONFIG=$BOSUN_CONFIG $BIN nodes list from another shell; Ctrl-C stops it"
   wait

@@ -5,7 +5,8 @@
 //
 // Every route lives under /api/v1 and needs a bearer token, except the routes by which a
 // node enrols or sends an inventory: POST /api/v1/inventories and the OCS exchange at
-// /ocsinventory take inventories from other agents (enrolment travels over QUIC). Tokens
+// /ocsinventory take inventories from other agents (enrolment travels over QUIC); outside
+// /api/v1, the dashboard's static shell under /ui/ carries no data and needs none. Tokens
 // have roles: read-only tokens may read, operator tokens may also change nodes, admin tokens
 // may also manage tokens. Errors are JSON objects with a stable code the CLI maps to exit
 // statuses. [Condition] is the fleet query language of GET /api/v1/inventory/nodes and of

@@ -82,7 +82,7 @@ type RouteFunc func(pattern string, role Role, h func(http.ResponseWriter, *http
 
 // PublicFunc registers a route served without a token. Only the paths by which a node enrols
 // or sends an inventory may be public, and they only ever create pending or inventory-only
-// nodes.
+// nodes; besides them, the dashboard's static shell, which carries no data.
 type PublicFunc func(pattern string, h http.HandlerFunc)
 
 // NewHandler returns the API's handler. Every route needs a token but those registered
@@ -150,6 +150,8 @@ type server struct {
 func (s *server) authenticated(need Role, h func(http.ResponseWriter, *http.Request, Principal)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		// Answers carry fleet data for one token's eyes: no browser or proxy may keep them.
+		w.Header().Set("Cache-Control", "no-store")
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || token == "" {
 			s.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "missing bearer token: pass --token, set BOSUN_TOKEN, or run bosun root init for a CLI configuration")
