@@ -78,6 +78,7 @@ func (h *handler) enrol(peer mesh.Peer, e *wire.Enrol) wire.Message {
 	if ack := h.queue(peer, it); ack != nil {
 		return ack
 	}
+	h.r.metrics.receivedEnrolments.Inc()
 	h.r.log.Info("enrolment queued", "node", stub.NodeID, "hostname", stub.Hostname, "addr", peer.Addr)
 	return &wire.Ack{Status: wire.AckOK}
 }
@@ -114,6 +115,7 @@ func (h *handler) inventory(peer mesh.Peer, u *wire.InventoryUpload) wire.Messag
 	if ack := h.queue(peer, wire.Forwarded{Path: []string{h.r.id.NodeID}, Received: h.r.cfg.Now().UTC(), Frame: frame}); ack != nil {
 		return ack
 	}
+	h.r.metrics.receivedInventories.Inc()
 	h.r.log.Info("inventory queued", "node", body.NodeID, "bytes", len(frame), "kind", body.Kind)
 	return &wire.Ack{Status: wire.AckOK}
 }
@@ -131,6 +133,7 @@ func (h *handler) report(peer mesh.Peer, r *wire.Report) wire.Message {
 	if ack := h.queue(peer, wire.Forwarded{Path: []string{h.r.id.NodeID}, Received: h.r.cfg.Now().UTC(), Frame: frame}); ack != nil {
 		return ack
 	}
+	h.r.metrics.receivedReports.Inc()
 	h.r.log.Debug("report queued", "node", body.NodeID, "run", body.RunID, "bytes", len(frame))
 	return &wire.Ack{Status: wire.AckOK}
 }
@@ -182,6 +185,7 @@ func (h *handler) forwardFromBelow(peer mesh.Peer, f *wire.Forward) wire.Message
 	for _, b := range recs {
 		h.r.link.received.Add(uint64(len(b)))
 	}
+	h.r.metrics.receivedForwarded.Add(len(recs))
 	h.r.wake()
 	return &wire.Ack{Status: wire.AckOK, Seq: last}
 }
