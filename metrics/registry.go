@@ -124,11 +124,9 @@ type Emit func(value float64, labelValues ...string)
 // way to expose a figure the process already holds instead of counting it twice. fn runs
 // on the scraping goroutine and may be called concurrently with itself.
 func (r *Registry) Func(kind Kind, name, help string, labels []string, fn func(emit Emit)) {
-	vt := prometheus.GaugeValue
-	if kind == CounterKind {
-		vt = prometheus.CounterValue
-	}
-	r.reg.MustRegister(&funcCollector{desc: prometheus.NewDesc(name, help, labels, nil), vt: vt, fn: fn})
+	r.Funcs([]Family{{Kind: kind, Name: name, Help: help, Labels: labels}}, func(emit EmitTo) {
+		fn(func(v float64, labelValues ...string) { emit(0, v, labelValues...) })
+	})
 }
 
 // Value registers a family of one sample without labels, read at scrape time.
@@ -136,21 +134,51 @@ func (r *Registry) Value(kind Kind, name, help string, fn func() float64) {
 	r.Func(kind, name, help, nil, func(emit Emit) { emit(fn()) })
 }
 
-type funcCollector struct {
-	desc *prometheus.Desc
-	vt   prometheus.ValueType
-	fn   func(Emit)
+// Family describes one family of samples reported at scrape time.
+type Family struct {
+	Kind   Kind
+	Name   string
+	Help   string
+	Labels []string
 }
 
-func (c *funcCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+// EmitTo reports one sample of the family fams[family] given to Funcs.
+type EmitTo func(family int, value float64, labelValues ...string)
+
+// Funcs registers several families whose samples fn reports, in one call per scrape: for
+// figures that are costly to read and give several families at once.
+func (r *Registry) Funcs(fams []Family, fn func(emit EmitTo)) {
+	c := &funcCollector{fn: fn}
+	for _, f := range fams {
+		vt := prometheus.GaugeValue
+		if f.Kind == CounterKind {
+			vt = prometheus.CounterValue
+		}
+		c.descs = append(c.descs, prometheus.NewDesc(f.Name, f.Help, f.Labels, nil))
+		c.vts = append(c.vts, vt)
+	}
+	r.reg.MustRegister(c)
+}
+
+type funcCollector struct {
+	descs []*prometheus.Desc
+	vts   []prometheus.ValueType
+	fn    func(EmitTo)
+}
+
+func (c *funcCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
 
 func (c *funcCollector) Collect(ch chan<- prometheus.Metric) {
-	c.fn(func(v float64, labelValues ...string) {
-		m, err := prometheus.NewConstMetric(c.desc, c.vt, v, labelValues...)
+	c.fn(func(i int, v float64, labelValues ...string) {
+		m, err := prometheus.NewConstMetric(c.descs[i], c.vts[i], v, labelValues...)
 		if err != nil {
 			// A bug of the caller (wrong number of labels); an invalid metric makes the
 			// scrape say so instead of panicking the process.
-			m = prometheus.NewInvalidMetric(c.desc, err)
+			m = prometheus.NewInvalidMetric(c.descs[i], err)
 		}
 		ch <- m
 	})

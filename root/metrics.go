@@ -161,31 +161,30 @@ func (r *Root) registerFigures() {
 			emit(float64(byLive[s]), s)
 		}
 	})
-	reg.Func(metrics.Gauge, "bosun_root_rule_compliance_ratio", "Share of the nodes a rule applies to where every directive of it is compliant (0 to 1).", []string{"rule"}, func(emit metrics.Emit) {
-		for _, s := range r.rep.eng.Rules(r.cfg.Now()) {
+	// One read of the engine per scrape for the four families: each read holds the lock
+	// that ingestion needs.
+	reg.Funcs([]metrics.Family{
+		{Kind: metrics.Gauge, Name: "bosun_root_rule_compliance_ratio", Help: "Share of the nodes a rule applies to where every directive of it is compliant (0 to 1).", Labels: []string{"rule"}},
+		{Kind: metrics.Gauge, Name: "bosun_root_rule_component_compliance_ratio", Help: "Share of a rule's counted components that are compliant (0 to 1).", Labels: []string{"rule"}},
+		{Kind: metrics.Gauge, Name: "bosun_root_compliance_ratio", Help: "The fleet's compliance: share of counted components that are compliant (0 to 1)."},
+		{Kind: metrics.Gauge, Name: "bosun_root_compliance_components", Help: "The fleet's components by compliance state.", Labels: []string{"state"}},
+	}, func(emit metrics.EmitTo) {
+		now := r.cfg.Now()
+		for _, s := range r.rep.eng.Rules(now) {
 			if p, ok := s.NodeCompliance(); ok {
-				emit(p/100, s.ID)
+				emit(0, p/100, s.ID)
 			}
-		}
-	})
-	reg.Func(metrics.Gauge, "bosun_root_rule_component_compliance_ratio", "Share of a rule's counted components that are compliant (0 to 1).", []string{"rule"}, func(emit metrics.Emit) {
-		for _, s := range r.rep.eng.Rules(r.cfg.Now()) {
 			if p, ok := s.Counts.Compliance(); ok {
-				emit(p/100, s.ID)
+				emit(1, p/100, s.ID)
 			}
 		}
-	})
-	reg.Func(metrics.Gauge, "bosun_root_compliance_ratio", "The fleet's compliance: share of counted components that are compliant (0 to 1).", nil, func(emit metrics.Emit) {
-		f := r.rep.eng.Fleet(r.cfg.Now())
-		if p, ok := f.Counts.Compliance(); ok {
-			emit(p / 100)
+		fleet := r.rep.eng.Fleet(now)
+		if p, ok := fleet.Counts.Compliance(); ok {
+			emit(2, p/100)
 		}
-	})
-	reg.Func(metrics.Gauge, "bosun_root_compliance_components", "The fleet's components by compliance state.", []string{"state"}, func(emit metrics.Emit) {
-		f := r.rep.eng.Fleet(r.cfg.Now())
 		for _, s := range compliance.States() {
 			if s != compliance.StateNone {
-				emit(float64(f.Counts[s]), s.String())
+				emit(3, float64(fleet.Counts[s]), s.String())
 			}
 		}
 	})
