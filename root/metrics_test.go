@@ -3,9 +3,11 @@ package root
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/bosun-io/bosun/mesh"
 	"github.com/bosun-io/bosun/metrics"
 	"github.com/bosun-io/bosun/root/api"
 	"github.com/bosun-io/bosun/wire"
@@ -125,6 +127,13 @@ func TestMetrics(t *testing.T) {
 		t.Error("no process collector")
 	}
 
+	// A fleet of 100,000 nodes must not make 100,000 series.
+	for k := range s {
+		if strings.Contains(k, node.id.NodeID) {
+			t.Errorf("sample %s names a node", k)
+		}
+	}
+
 	problems, err := r.metrics.reg.Lint()
 	if err != nil {
 		t.Fatal(err)
@@ -132,4 +141,12 @@ func TestMetrics(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("lint: %s", p)
 	}
+}
+
+// The core pool's members show by state: a root alone in its pool sees itself alive.
+func TestMetricsCorePool(t *testing.T) {
+	r := startRootWith(t, func(c *Config) { c.GossipListen, c.GossipProfile = "127.0.0.1:0", mesh.ProfileLocal })
+	eventually(t, 10*time.Second, "the root alive in its core pool", func() bool {
+		return r.scrape(t, r.init.AdminToken).Value("bosun_root_gossip_members", "pool", coreZone, "state", "alive") == 1
+	})
 }
