@@ -78,7 +78,6 @@ func (h *handler) enrol(peer mesh.Peer, e *wire.Enrol) wire.Message {
 	if ack := h.queue(peer, it); ack != nil {
 		return ack
 	}
-	h.r.metrics.receivedEnrolments.Inc()
 	h.r.log.Info("enrolment queued", "node", stub.NodeID, "hostname", stub.Hostname, "addr", peer.Addr)
 	return &wire.Ack{Status: wire.AckOK}
 }
@@ -115,7 +114,6 @@ func (h *handler) inventory(peer mesh.Peer, u *wire.InventoryUpload) wire.Messag
 	if ack := h.queue(peer, wire.Forwarded{Path: []string{h.r.id.NodeID}, Received: h.r.cfg.Now().UTC(), Frame: frame}); ack != nil {
 		return ack
 	}
-	h.r.metrics.receivedInventories.Inc()
 	h.r.log.Info("inventory queued", "node", body.NodeID, "bytes", len(frame), "kind", body.Kind)
 	return &wire.Ack{Status: wire.AckOK}
 }
@@ -133,7 +131,6 @@ func (h *handler) report(peer mesh.Peer, r *wire.Report) wire.Message {
 	if ack := h.queue(peer, wire.Forwarded{Path: []string{h.r.id.NodeID}, Received: h.r.cfg.Now().UTC(), Frame: frame}); ack != nil {
 		return ack
 	}
-	h.r.metrics.receivedReports.Inc()
 	h.r.log.Debug("report queued", "node", body.NodeID, "run", body.RunID, "bytes", len(frame))
 	return &wire.Ack{Status: wire.AckOK}
 }
@@ -185,7 +182,9 @@ func (h *handler) forwardFromBelow(peer mesh.Peer, f *wire.Forward) wire.Message
 	for _, b := range recs {
 		h.r.link.received.Add(uint64(len(b)))
 	}
-	h.r.metrics.receivedForwarded.Add(len(recs))
+	for i := range f.Items {
+		h.r.metrics.received.count(f.Items[i].Frame)
+	}
 	h.r.wake()
 	return &wire.Ack{Status: wire.AckOK, Seq: last}
 }
@@ -199,6 +198,7 @@ func (h *handler) queue(peer mesh.Peer, it wire.Forwarded) *wire.Ack {
 		return h.queueFailed(peer, err)
 	}
 	h.r.link.received.Add(uint64(len(b)))
+	h.r.metrics.received.count(it.Frame)
 	h.r.wake()
 	return nil
 }

@@ -6,14 +6,16 @@ import (
 
 	"github.com/bosun-io/bosun/mesh"
 	"github.com/bosun-io/bosun/metrics"
+	"github.com/bosun-io/bosun/wire"
 )
 
 // relayMetrics is what the relay counts as it works; queue, uplink and pool figures are
 // read from where the relay keeps them when Prometheus scrapes.
 type relayMetrics struct {
 	reg *metrics.Registry
-	// received counts the items queued, by what they are.
-	receivedReports, receivedInventories, receivedEnrolments, receivedForwarded *metrics.Counter
+	// received counts the items queued, forwarded the items the upstream acknowledged, by
+	// what they are: rate(forwarded) is the drain rate.
+	received, forwarded kindCounters
 	// policy answers by where they came from: upstream, or the cache when it was cut off.
 	policyUpstream, policyHit, policyMiss *metrics.Counter
 	// downstream is the traffic of nodes and relays below, from the QUIC server's hook.
@@ -22,13 +24,36 @@ type relayMetrics struct {
 
 func newRelayMetrics() *relayMetrics {
 	reg := metrics.NewRegistry()
-	received := reg.CounterVec("bosun_relay_received_items_total", "Items made durable in the upstream queue, by kind (forwarded: from relays below).", "kind")
+	received := reg.CounterVec("bosun_relay_received_items_total", "Items made durable in the upstream queue (from nodes and from relays below), by kind.", "kind")
+	forwarded := reg.CounterVec("bosun_relay_forwarded_items_total", "Queued items the upstream acknowledged, by kind.", "kind")
 	policies := reg.CounterVec("bosun_relay_policy_requests_total", "Policy requests of the zone's nodes by answer: from upstream, or from the cache (hit) or not at all (miss) while the upstream was unreachable.", "source")
 	return &relayMetrics{
-		reg:             reg,
-		receivedReports: received.With("report"), receivedInventories: received.With("inventory"),
-		receivedEnrolments: received.With("enrolment"), receivedForwarded: received.With("forwarded"),
+		reg:            reg,
+		received:       newKindCounters(received),
+		forwarded:      newKindCounters(forwarded),
 		policyUpstream: policies.With("upstream"), policyHit: policies.With("cache_hit"), policyMiss: policies.With("cache_miss"),
+	}
+}
+
+// kindCounters count carried items by the message they hold.
+type kindCounters struct{ report, inventory, enrolment, other *metrics.Counter }
+
+func newKindCounters(v *metrics.CounterVec) kindCounters {
+	return kindCounters{report: v.With("report"), inventory: v.With("inventory"), enrolment: v.With("enrolment"), other: v.With("other")}
+}
+
+// count counts one item by its frame's type: a peek at its first bytes, no decoding.
+func (k *kindCounters) count(frame []byte) {
+	t, _ := wire.FrameType(frame)
+	switch t {
+	case wire.TypeReport:
+		k.report.Inc()
+	case wire.TypeInventory:
+		k.inventory.Inc()
+	case wire.TypeEnrol:
+		k.enrolment.Inc()
+	default:
+		k.other.Inc()
 	}
 }
 
@@ -50,7 +75,6 @@ func (r *Relay) registerFigures() {
 		}
 		return max(r.cfg.Now().Sub(oldest).Seconds(), 0)
 	})
-	reg.Value(metrics.CounterKind, "bosun_relay_forwarded_items_total", "Queued items the upstream acknowledged.", func() float64 { return float64(r.link.forwarded.Load()) })
 	reg.Value(metrics.Gauge, "bosun_relay_upstream_up", "1 while the upstream answers, 0 while it does not.", func() float64 {
 		r.link.mu.Lock()
 		defer r.link.mu.Unlock()

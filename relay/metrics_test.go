@@ -69,7 +69,7 @@ func TestMetrics(t *testing.T) {
 		{"bosun_relay_queue_items", nil, 3},
 		{"bosun_relay_received_items_total", []string{"kind", "enrolment"}, 3},
 		{"bosun_relay_received_items_total", []string{"kind", "report"}, 0},
-		{"bosun_relay_forwarded_items_total", nil, 0},
+		{"bosun_relay_forwarded_items_total", []string{"kind", "enrolment"}, 0},
 		{"bosun_relay_queue_capacity_bytes", nil, 1 << 20},
 		{"bosun_relay_upstream_up", nil, 0},
 	} {
@@ -95,7 +95,7 @@ func TestMetrics(t *testing.T) {
 	startUpstream(t, upAddr)
 	eventually(t, 20*time.Second, "the queue drained in the metrics", func() bool {
 		s, _ = scrape(tok)
-		return s.Value("bosun_relay_queue_items") == 0 && s.Value("bosun_relay_forwarded_items_total") >= 3
+		return s.Value("bosun_relay_queue_items") == 0 && s.Value("bosun_relay_forwarded_items_total", "kind", "enrolment") >= 3
 	})
 	if s.Value("bosun_relay_queue_oldest_age_seconds") != 0 {
 		t.Errorf("oldest age of an empty queue: got %v, want 0", s.Value("bosun_relay_queue_oldest_age_seconds"))
