@@ -16,13 +16,15 @@ const module = "github.com/bosun-io/bosun"
 // owners names, for each third-party module, the only packages that may import it: the
 // rest of the code sees bosun types, so a library can be replaced in one place.
 var owners = map[string][]string{
-	"github.com/hashicorp/memberlist": {"mesh"},
-	"github.com/quic-go/quic-go":      {"mesh"},
-	"github.com/dgraph-io/badger/v4":  {"store"},
-	"github.com/shirou/gopsutil/v3":   {"inventory"},
-	"github.com/spf13/pflag":          {"cli", "cmd/bosun"},
-	"go.yaml.in/yaml/v3":              {"root/policy", "cli/flagfile"},
-	"github.com/cbroglie/mustache":    {"agent/method"},
+	"github.com/hashicorp/memberlist":     {"mesh"},
+	"github.com/quic-go/quic-go":          {"mesh"},
+	"github.com/dgraph-io/badger/v4":      {"store"},
+	"github.com/shirou/gopsutil/v3":       {"inventory"},
+	"github.com/spf13/pflag":              {"cli", "cmd/bosun"},
+	"go.yaml.in/yaml/v3":                  {"root/policy", "cli/flagfile"},
+	"github.com/cbroglie/mustache":        {"agent/method"},
+	"github.com/prometheus/client_golang": {"metrics"},
+	"github.com/prometheus/common":        {"metrics"},
 	// xxhash is a hash function, not a subsystem to hide: anyone may use it.
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -51,6 +52,12 @@ type Config struct {
 	// RunInterval overrides the run interval of the policy; 0 means the policy's. For
 	// tests and trials.
 	RunInterval time.Duration
+	// MetricsListen is the address of the opt-in Prometheus endpoint (HTTP, /metrics);
+	// default "": none.
+	MetricsListen string
+	// MetricsTokenFile holds the bearer token scrapers must send. Default
+	// <data>/metrics.token, created (mode 0600, random) when the endpoint first starts.
+	MetricsTokenFile string
 }
 
 func (c *Config) fillDefaults() {
@@ -147,6 +154,8 @@ type Agent struct {
 	hosts    *host.Set
 	runKick  chan struct{}
 	sendKick chan struct{}
+
+	metrics *agentMetrics // nil unless MetricsListen is set
 }
 
 // New loads or creates the node's identity; it contacts nobody until Run.
@@ -182,7 +191,19 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.listenMetrics(); err != nil {
+		a.client.Close()
+		return nil, fmt.Errorf("agent metrics: %w", err)
+	}
 	return a, nil
+}
+
+// MetricsAddr returns the address of the Prometheus endpoint, nil when there is none.
+func (a *Agent) MetricsAddr() net.Addr {
+	if a.metrics == nil {
+		return nil
+	}
+	return a.metrics.srv.Addr()
 }
 
 // Identity returns the node's identity.
@@ -201,6 +222,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer wg.Wait()
 	wg.Go(func() { a.runLoop(ctx) })
 	wg.Go(func() { a.sendLoop(ctx) })
+	if a.metrics != nil {
+		wg.Go(func() {
+			if err := a.metrics.srv.Run(ctx); err != nil {
+				a.log.Error("metrics endpoint stopped", "err", err)
+			}
+		})
+	}
 	backoff := a.cfg.MinBackoff
 	for ctx.Err() == nil {
 		cctx, cancel := context.WithTimeout(ctx, a.cfg.ServerTimeout)
@@ -296,6 +324,9 @@ func (a *Agent) Close() error {
 	var err error
 	a.closeOnce.Do(func() {
 		a.closeGossip()
+		if a.metrics != nil {
+			_ = a.metrics.srv.Close()
+		}
 		err = a.client.Close()
 		a.spoolMu.Lock()
 		if a.sp != nil {

@@ -105,16 +105,23 @@ func (a *Agent) scheduledRun(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
-	_, err := a.RunOnce(ctx, RunOptions{})
+	res, err := a.RunOnce(ctx, RunOptions{})
 	// An agent is idle almost all the time: give the run's garbage (and the inventory's,
 	// when one was collected since) back to the OS now rather than over the next minutes.
 	defer debug.FreeOSMemory()
 	switch {
 	case errors.Is(err, ErrNoPolicy):
+		a.countRun(runNoPolicy)
 		a.log.Debug("no run: no policy yet", "err", err)
 	case err != nil:
+		a.countRun(runFailed)
 		a.log.Error("run failed", "err", err)
 	default:
+		if res.OK() {
+			a.countRun(runCompliant)
+		} else {
+			a.countRun(runNonCompliant)
+		}
 		a.kickSend()
 	}
 }

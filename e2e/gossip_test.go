@@ -52,7 +52,7 @@ func TestGossipAndFailover(t *testing.T) {
 		return f.start(name, "relay", "--data", filepath.Join(f.dir, name), "--listen", listen, "--upstream", addrs.quic,
 			"--zone", "dock", "--gossip-listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--gossip-profile", "local",
 			"--core-gossip-listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--core-gossip-profile", "local",
-			"--stats-interval", "1s", "--upstream-timeout", "2s", "--log-level", "debug")
+			"--stats-interval", "1s", "--upstream-timeout", "2s", "--log-level", "debug", "--metrics-listen", "")
 	}
 	agent := func(name, server string) *proc {
 		return f.start(name, "agent", "--data", filepath.Join(f.dir, name), "--server", server, "--hostname", name,

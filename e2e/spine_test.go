@@ -32,7 +32,9 @@ func (f *fleet) startRoot(a rootAddrs) *proc {
 
 func (f *fleet) startRelay(name, listen, upstream string, extra ...string) *proc {
 	args := []string{"relay", "--data", filepath.Join(f.dir, name), "--listen", listen, "--upstream", upstream, "--log-level", "debug",
-		"--stats-interval", "1s", "--upstream-timeout", "2s", "--gossip-listen", "", "--core-gossip-listen", ""}
+		"--stats-interval", "1s", "--upstream-timeout", "2s", "--gossip-listen", "", "--core-gossip-listen", "",
+		// Relays share this machine: the default metrics port would be taken by the first.
+		"--metrics-listen", ""}
 	return f.start(name, append(args, extra...)...)
 }
 

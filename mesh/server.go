@@ -90,6 +90,10 @@ type ServerConfig struct {
 	// default 30 s. It is a stall bound, not a total, so a large inventory over a slow link
 	// still gets through.
 	StreamIdleTimeout time.Duration
+	// Traffic, if set, hears of the application bytes of every exchange a peer made: its
+	// request read and the reply written. It is called on the exchange's goroutine, so it
+	// must be cheap (an atomic add).
+	Traffic func(peer Peer, received, sent int)
 }
 
 func (c *ServerConfig) setDefaults() {
@@ -361,11 +365,15 @@ func (s *Server) serveConn(ctx context.Context, conn *quic.Conn) {
 // serveStream runs one exchange: one request in, one reply out.
 func (s *Server) serveStream(ctx context.Context, peer Peer, log *slog.Logger, str *quic.Stream) {
 	defer s.wg.Done()
+	written := 0
 	// A no-op once the request was read to EOF; otherwise it frees the stream's receive
 	// side instead of leaving the peer's data buffered (DEPS.md §3).
 	defer str.CancelRead(streamErrorRefused)
 
-	req, err := s.readRequest(str)
+	req, read, err := s.readRequest(str)
+	if s.cfg.Traffic != nil {
+		defer func() { s.cfg.Traffic(peer, read, written) }()
+	}
 	if err != nil {
 		var se *quic.StreamError
 		if errors.As(err, &se) || connLost(err) || ctx.Err() != nil {
@@ -378,7 +386,7 @@ func (s *Server) serveStream(ctx context.Context, peer Peer, log *slog.Logger, s
 		// Stop the client's upload first, so a client still sending an oversized request
 		// learns at once and reads our answer.
 		str.CancelRead(streamErrorRefused)
-		s.writeReply(str, log, &wire.Ack{Status: wire.AckError, Reason: requestErrorReason(err)})
+		written = s.writeReply(str, log, &wire.Ack{Status: wire.AckError, Reason: requestErrorReason(err)})
 		return
 	}
 
@@ -389,7 +397,7 @@ func (s *Server) serveStream(ctx context.Context, peer Peer, log *slog.Logger, s
 	reply := s.handle(hctx, peer, log, req)
 	stop()
 	cancel()
-	s.writeReply(str, log, reply)
+	written = s.writeReply(str, log, reply)
 }
 
 func requestErrorReason(err error) string {
@@ -402,30 +410,33 @@ func requestErrorReason(err error) string {
 	return "malformed request: " + err.Error()
 }
 
-// readRequest reads exactly one message and then the end of the stream.
-func (s *Server) readRequest(str *quic.Stream) (wire.Message, error) {
-	lr := &io.LimitedReader{R: str, N: int64(s.cfg.MaxFrameSize) + frameHeaderSlack + maxRequestUnknownSkipping}
+// readRequest reads exactly one message and then the end of the stream; read is how many
+// bytes it took from the stream.
+func (s *Server) readRequest(str *quic.Stream) (req wire.Message, read int, err error) {
+	limit := int64(s.cfg.MaxFrameSize) + frameHeaderSlack + maxRequestUnknownSkipping
+	lr := &io.LimitedReader{R: str, N: limit}
+	defer func() { read = int(limit - lr.N) }()
 	sr := &streamReader{r: lr, s: str, stall: s.cfg.StreamIdleTimeout}
 	br := bufio.NewReaderSize(sr, 512)
-	req, err := wire.ReadMessage(br, s.cfg.MaxFrameSize)
+	req, err = wire.ReadMessage(br, s.cfg.MaxFrameSize)
 	if err == io.EOF {
-		return nil, errors.New("empty request")
+		return nil, 0, errors.New("empty request")
 	}
 	if err != nil {
 		if sr.err != nil {
 			// wire reports a failed read inside a frame as malformed; the stream's own
 			// error (a stall, a cancel, a lost connection) says what happened.
-			return nil, sr.err
+			return nil, 0, sr.err
 		}
-		return nil, err
+		return nil, 0, err
 	}
 	switch _, err := br.ReadByte(); {
 	case err == io.EOF && lr.N > 0:
-		return req, nil
+		return req, 0, nil
 	case err == nil || err == io.EOF:
-		return nil, fmt.Errorf("data after the %v request", req.Type())
+		return nil, 0, fmt.Errorf("data after the %v request", req.Type())
 	default:
-		return nil, err
+		return nil, 0, err
 	}
 }
 
@@ -466,7 +477,7 @@ func (s *Server) handle(ctx context.Context, peer Peer, log *slog.Logger, req wi
 }
 
 // writeReply writes one frame and closes the send side.
-func (s *Server) writeReply(str *quic.Stream, log *slog.Logger, reply wire.Message) {
+func (s *Server) writeReply(str *quic.Stream, log *slog.Logger, reply wire.Message) (written int) {
 	frame, err := wire.AppendFrame(nil, reply)
 	if err == nil && uint64(len(frame)) > s.cfg.MaxFrameSize+frameHeaderSlack {
 		err = fmt.Errorf("%w: %v reply of %d bytes", wire.ErrFrameTooLarge, reply.Type(), len(frame))
@@ -478,12 +489,15 @@ func (s *Server) writeReply(str *quic.Stream, log *slog.Logger, reply wire.Messa
 	for len(frame) > 0 {
 		n := min(len(frame), replyChunk)
 		str.SetWriteDeadline(time.Now().Add(s.cfg.StreamIdleTimeout))
-		if _, err := str.Write(frame[:n]); err != nil {
+		w, err := str.Write(frame[:n])
+		written += w
+		if err != nil {
 			log.Debug("reply not delivered", "reply", reply.Type(), "err", err)
 			str.CancelWrite(streamErrorCanceled)
-			return
+			return written
 		}
 		frame = frame[n:]
 	}
 	str.Close()
+	return written
 }

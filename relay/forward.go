@@ -111,9 +111,10 @@ func (r *Relay) sendBatch(ctx context.Context) (progressed bool, retryAfter time
 		return false, 0, fmt.Errorf("forward: answered with %v", reply.Type())
 	}
 	if ack.Seq > 0 {
-		for _, rec := range recs {
+		for i, rec := range recs {
 			if rec.Seq <= ack.Seq {
 				r.link.forwarded.Add(1)
+				r.metrics.forwarded.count(f.Items[i].Frame)
 			}
 		}
 		if ack.Seq > recs[len(recs)-1].Seq {

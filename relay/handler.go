@@ -182,6 +182,9 @@ func (h *handler) forwardFromBelow(peer mesh.Peer, f *wire.Forward) wire.Message
 	for _, b := range recs {
 		h.r.link.received.Add(uint64(len(b)))
 	}
+	for i := range f.Items {
+		h.r.metrics.received.count(f.Items[i].Frame)
+	}
 	h.r.wake()
 	return &wire.Ack{Status: wire.AckOK, Seq: last}
 }
@@ -195,6 +198,7 @@ func (h *handler) queue(peer mesh.Peer, it wire.Forwarded) *wire.Ack {
 		return h.queueFailed(peer, err)
 	}
 	h.r.link.received.Add(uint64(len(b)))
+	h.r.metrics.received.count(it.Frame)
 	h.r.wake()
 	return nil
 }

@@ -24,6 +24,7 @@ func (h *handler) policy(ctx context.Context, peer mesh.Peer, req *wire.PolicyRe
 	reply := h.askUp(ctx, peer, req)
 	switch m := reply.(type) {
 	case *wire.PolicyReply:
+		h.r.metrics.policyUpstream.Inc()
 		if err := h.r.cachePolicy(q.NodeID, m); err != nil {
 			h.r.log.Warn("policy cache update failed", "node", q.NodeID, "err", err)
 		}
@@ -34,8 +35,10 @@ func (h *handler) policy(ctx context.Context, peer mesh.Peer, req *wire.PolicyRe
 		}
 		cached, err := h.r.cachedPolicy(q.NodeID)
 		if err != nil || cached == nil {
+			h.r.metrics.policyMiss.Inc()
 			return m
 		}
+		h.r.metrics.policyHit.Inc()
 		h.r.log.Debug("upstream unreachable; policy served from the cache", "node", q.NodeID)
 		if cached.ConfigID == q.ConfigID {
 			return &wire.PolicyReply{Answer: wire.PolicyUnchanged}

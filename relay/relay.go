@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bosun-io/bosun/mesh"
+	"github.com/bosun-io/bosun/metrics"
 	"github.com/bosun-io/bosun/store"
 	"github.com/bosun-io/bosun/wire"
 )
@@ -47,6 +48,12 @@ type Config struct {
 	GossipProfile, CoreGossipProfile mesh.Profile
 	// StatsInterval is how often the relay reports its queue and uplink upstream. Default 30 s.
 	StatsInterval time.Duration
+	// MetricsListen is the address of the Prometheus endpoint (HTTP, /metrics); "" serves
+	// none (the default here; the command line's is 127.0.0.1:6714).
+	MetricsListen string
+	// MetricsTokenFile holds the bearer token scrapers must send. Default
+	// <data>/metrics.token, created (mode 0600, random) at first start.
+	MetricsTokenFile string
 	// Backoff bounds for reconnecting to the upstream. Defaults 500 ms and 1 min.
 	MinBackoff, MaxBackoff time.Duration
 	Logger                 *slog.Logger
@@ -131,6 +138,8 @@ type Relay struct {
 	queued    chan struct{}
 	link      link
 	gossip    gossip
+	metrics   *relayMetrics
+	metricsLn *metrics.Server // nil without MetricsListen
 	closeOnce sync.Once
 }
 
@@ -160,7 +169,7 @@ func New(cfg Config) (*Relay, error) {
 		db.Close()
 		return nil, err
 	}
-	r := &Relay{cfg: cfg, log: log, id: id, db: db, queue: q, queued: make(chan struct{}, 1)}
+	r := &Relay{cfg: cfg, log: log, id: id, db: db, queue: q, queued: make(chan struct{}, 1), metrics: newRelayMetrics()}
 	r.client, err = mesh.NewClient(mesh.ClientConfig{
 		Identity:   id,
 		PeerPolicy: mesh.FilePin(filepath.Join(cfg.DataDir, pinFile), cfg.UpstreamFingerprint, log),
@@ -175,17 +184,39 @@ func New(cfg Config) (*Relay, error) {
 		Addr:     cfg.ListenAddr,
 		Handler:  &handler{r: r, hello: wire.NewHello(wire.RoleRelay, id.NodeID, cfg.SoftwareVersion)},
 		Logger:   log,
+		Traffic:  r.metrics.traffic,
 	})
 	if err != nil {
 		r.client.Close()
 		db.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
+	r.registerFigures()
+	if cfg.MetricsListen != "" {
+		tok, err := cfg.metricsToken()
+		if err == nil {
+			r.metricsLn, err = metrics.Listen(cfg.MetricsListen, r.metrics.reg, tok, log)
+		}
+		if err != nil {
+			r.server.Close()
+			r.client.Close()
+			db.Close()
+			return nil, fmt.Errorf("relay metrics: %w", err)
+		}
+	}
 	return r, nil
 }
 
 // Addr returns the address agents reach the relay at.
 func (r *Relay) Addr() net.Addr { return r.server.Addr() }
+
+// MetricsAddr returns the address of the Prometheus endpoint, nil when there is none.
+func (r *Relay) MetricsAddr() net.Addr {
+	if r.metricsLn == nil {
+		return nil
+	}
+	return r.metricsLn.Addr()
+}
 
 // Identity returns the relay's identity.
 func (r *Relay) Identity() *mesh.Identity { return r.id }
@@ -222,6 +253,15 @@ func (r *Relay) Run(ctx context.Context) error {
 		defer wg.Done()
 		r.reportStats(ctx)
 	}()
+	if r.metricsLn != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.metricsLn.Run(ctx); err != nil {
+				r.log.Error("metrics endpoint stopped", "err", err)
+			}
+		}()
+	}
 	wg.Wait()
 	return serveErr
 }
@@ -230,6 +270,9 @@ func (r *Relay) Run(ctx context.Context) error {
 func (r *Relay) Close() error {
 	var err error
 	r.closeOnce.Do(func() {
+		if r.metricsLn != nil {
+			_ = r.metricsLn.Close()
+		}
 		err = errors.Join(r.server.Close(), r.client.Close(), r.db.Close())
 	})
 	return err

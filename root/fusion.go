@@ -58,10 +58,11 @@ type importResult struct {
 // them: an accepted node's key and status are never touched, and a node with a bosun
 // agent cannot be claimed.
 func (r *Root) ingestImport(raw, sig []byte, from string) (importResult, error) {
-	if !r.ingestQ.tryAcquire() {
+	release, ok := r.ingestQ.tryAcquire()
+	if !ok {
 		return importResult{}, ErrQueueSaturated
 	}
-	defer r.ingestQ.release()
+	defer release()
 	res, err := r.importInventory(raw, sig)
 	if err != nil {
 		r.log.Warn("inventory refused", "from", from, "err", err)

@@ -274,7 +274,8 @@ func TestImportSignatureRequiredAndSaturation(t *testing.T) {
 	if code, body := r.post(t, "/api/v1/inventories", deb, nil); code != 401 || !strings.Contains(string(body), "requires signed") {
 		t.Errorf("unsigned where required: got %d %s, want 401", code, body)
 	}
-	if !r.ingestQ.tryAcquire() {
+	release, ok := r.ingestQ.tryAcquire()
+	if !ok {
 		t.Fatal("queue busy")
 	}
 	q, err := r.api.InventoryQueue(context.Background())
@@ -282,7 +283,7 @@ func TestImportSignatureRequiredAndSaturation(t *testing.T) {
 		t.Errorf("queue: got %+v %v, want 1/1 saturated", q, err)
 	}
 	code, body := r.post(t, "/api/v1/inventories", deb, corpus(t, "debian12.ocs.sign"))
-	r.ingestQ.release()
+	release()
 	if code != 503 {
 		t.Errorf("saturated: got %d %s, want 503", code, body)
 	}

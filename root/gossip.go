@@ -70,6 +70,26 @@ func (m *membership) get(id string) (api.Member, bool) {
 	return latest, found
 }
 
+// countByZoneState counts the members of each zone pool by state, leaving out the pool
+// named skip.
+func (m *membership) countByZoneState(skip string) map[string]map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]map[string]int{}
+	for _, zones := range m.nodes {
+		for zone, mem := range zones {
+			if zone == skip {
+				continue
+			}
+			if out[zone] == nil {
+				out[zone] = map[string]int{}
+			}
+			out[zone][mem.State]++
+		}
+	}
+	return out
+}
+
 func (m *membership) all() []api.Member {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -120,6 +120,7 @@ func (h *handler) forward(peer mesh.Peer, f *wire.Forward) wire.Message {
 		h.log.Warn("forward refused", "peer", peer.NodeID, "addr", peer.Addr, "err", errNotARelay)
 		return &wire.Ack{Status: wire.AckRetryLater, Reason: fmt.Sprintf("%v: relay %s must enrol (and be accepted) first", errNotARelay, peer.NodeID)}
 	}
+	h.root.metrics.relay(peer.NodeID)
 	var done uint64
 	for i := range f.Items {
 		it := &f.Items[i]
@@ -193,6 +194,7 @@ func (h *handler) proxy(peer mesh.Peer, p *wire.Proxy) wire.Message {
 	if err != nil || relay.Role != wire.RoleRelay.String() || !relay.Key.Equal(peer.Key) {
 		return &wire.Ack{Status: wire.AckRejected, Reason: fmt.Sprintf("%v: %s", errNotARelay, peer.NodeID)}
 	}
+	h.root.metrics.relay(peer.NodeID)
 	if len(p.Path) == 0 || p.Path[len(p.Path)-1] != peer.NodeID {
 		return &wire.Ack{Status: wire.AckRejected, Reason: errWrongForward.Error()}
 	}

@@ -64,10 +64,11 @@ func (r *Root) ingestUpload(u *wire.InventoryUpload, direct *mesh.Peer) (*invent
 	if err := u.Verify(rec.Key); err != nil {
 		return nil, refused("node %s: %v", body.NodeID, err)
 	}
-	if !r.ingestQ.tryAcquire() {
+	release, ok := r.ingestQ.tryAcquire()
+	if !ok {
 		return nil, ErrQueueSaturated
 	}
-	defer r.ingestQ.release()
+	defer release()
 
 	var inv *inventory.Inventory
 	switch body.Kind {
@@ -138,6 +139,7 @@ func (r *Root) store(inv *inventory.Inventory, hash uint64, encoded []byte) erro
 		return fmt.Errorf("store inventory of %s: %w", inv.NodeID, err)
 	}
 	if stored {
+		r.metrics.inventories.Inc()
 		r.log.Info("inventory stored", "node", inv.NodeID, "hostname", inv.Hostname, "collected", inv.CollectedAt)
 		if r.reg.changed != nil {
 			r.reg.changed(inv.NodeID)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,25 +39,54 @@ var (
 type ingestQueue struct {
 	slots chan struct{}
 	fill  atomic.Int64
+	now   func() time.Time
+	// started holds when each inventory being ingested came in, for the age of the oldest;
+	// a mutex is cheap at the rate inventories come (a fleet's nodes once a day).
+	mu      sync.Mutex
+	seq     uint64
+	started map[uint64]time.Time
 }
 
-func newIngestQueue(size int) *ingestQueue {
-	return &ingestQueue{slots: make(chan struct{}, size)}
+func newIngestQueue(size int, now func() time.Time) *ingestQueue {
+	return &ingestQueue{slots: make(chan struct{}, size), now: now, started: map[uint64]time.Time{}}
 }
 
-func (q *ingestQueue) tryAcquire() bool {
+// tryAcquire takes a place in the queue, if there is one; release gives it back.
+func (q *ingestQueue) tryAcquire() (release func(), ok bool) {
 	select {
 	case q.slots <- struct{}{}:
-		q.fill.Add(1)
-		return true
 	default:
-		return false
+		return nil, false
 	}
+	q.fill.Add(1)
+	q.mu.Lock()
+	q.seq++
+	id := q.seq
+	q.started[id] = q.now()
+	q.mu.Unlock()
+	return func() {
+		q.mu.Lock()
+		delete(q.started, id)
+		q.mu.Unlock()
+		q.fill.Add(-1)
+		<-q.slots
+	}, true
 }
 
-func (q *ingestQueue) release() {
-	q.fill.Add(-1)
-	<-q.slots
+// oldestAge is how long the inventory ingested the longest has been at it; 0 for none.
+func (q *ingestQueue) oldestAge() time.Duration {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var oldest time.Time
+	for _, t := range q.started {
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	if oldest.IsZero() {
+		return 0
+	}
+	return max(q.now().Sub(oldest), 0)
 }
 
 func (q *ingestQueue) status() api.InventoryQueue {

@@ -56,12 +56,13 @@ func (r *Root) inventoryRoutes(route api.RouteFunc, public api.PublicFunc) {
 // ingestion queue is taken before the body is read, so that a flood of uploads cannot
 // hold more than the queue's size of them in memory.
 func (r *Root) postInventory(w http.ResponseWriter, req *http.Request) {
-	if !r.ingestQ.tryAcquire() {
+	release, ok := r.ingestQ.tryAcquire()
+	if !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(queueRetryAfter.Seconds())))
 		api.Fail(w, http.StatusServiceUnavailable, api.CodeSaturated, ErrQueueSaturated.Error()+"; retry later")
 		return
 	}
-	defer r.ingestQ.release()
+	defer release()
 	from := "http " + req.RemoteAddr
 	raw, sig, err := readInventoryUpload(w, req)
 	if err != nil {

@@ -50,7 +50,15 @@ type policies struct {
 	// policy was removed (compliance follows them); called with mu held.
 	stored  func(*wire.AppliedPolicy)
 	removed func(nodeID string)
+	// compiled, if set, hears of every compilation pass: full (every node) or incremental.
+	compiled func(kind string, st policy.Stats)
 }
+
+// Kinds of compilation pass, as metrics tell them apart.
+const (
+	passFull        = "full"
+	passIncremental = "incremental"
+)
 
 // Event is one change to the model or to a node's status, as the event log keeps it.
 type Event = api.Event
@@ -137,13 +145,13 @@ func (p *policies) start() error {
 	if err != nil {
 		return fmt.Errorf("policy generation: %w", err)
 	}
-	return p.generate(func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
+	return p.generate(passFull, func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
 		return p.compiler.Load(p.model, nodes, emit)
 	})
 }
 
 // generate runs one compilation pass and records it for `bosun policy status`.
-func (p *policies) generate(pass func(policy.Emit) ([]policy.Problem, policy.Stats, error)) error {
+func (p *policies) generate(kind string, pass func(policy.Emit) ([]policy.Problem, policy.Stats, error)) error {
 	p.genMu.Lock()
 	p.gen.Running, p.gen.LastStart = true, p.now()
 	p.genMu.Unlock()
@@ -155,6 +163,9 @@ func (p *policies) generate(pass func(policy.Emit) ([]policy.Problem, policy.Sta
 	})
 	if err == nil {
 		err = storeErr
+	}
+	if p.compiled != nil {
+		p.compiled(kind, st)
 	}
 	p.genMu.Lock()
 	defer p.genMu.Unlock()
@@ -308,7 +319,7 @@ func (p *policies) nodeChanged(id string) {
 		p.log.Warn("policy update skipped", "node", id, "err", err)
 		return
 	}
-	err = p.generate(func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
+	err = p.generate(passIncremental, func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
 		probs, st := p.compiler.UpsertNodes([]policy.Node{n}, emit)
 		return probs, st, nil
 	})
@@ -367,7 +378,7 @@ func (p *policies) change(by, what string, fn func(m *policy.Model) ([]policy.Ch
 		return Event{}, fmt.Errorf("store policy model: %w", err)
 	}
 	p.model = next
-	if err := p.generate(func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
+	if err := p.generate(passIncremental, func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
 		return p.compiler.SetModel(next, emit)
 	}); err != nil {
 		p.log.Error("policy generation failed", "event", ev.ID, "err", err)
@@ -398,7 +409,7 @@ func (p *policies) regenerate() error {
 	if err != nil {
 		return err
 	}
-	return p.generate(func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
+	return p.generate(passFull, func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
 		return p.compiler.Load(p.model, nodes, emit)
 	})
 }

@@ -105,6 +105,34 @@ func (r *registry) Nodes(ctx context.Context) ([]api.Node, error) {
 	return nodes, nil
 }
 
+// counts counts the nodes by status and by what gossip says of them, reading only those
+// two fields of each record.
+func (r *registry) counts() (byStatus, byLiveness map[string]int, err error) {
+	byStatus, byLiveness = map[string]int{}, map[string]int{}
+	err = r.db.Bucket(bucketNodes).Scan("", func(_ string, v []byte) error {
+		var rec struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return err
+		}
+		byStatus[rec.Status]++
+		live := "unknown"
+		if r.liveness != nil {
+			if m, ok := r.liveness(rec.ID); ok && m.State != "" {
+				live = m.State
+			}
+		}
+		byLiveness[live]++
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("count nodes: %w", err)
+	}
+	return byStatus, byLiveness, nil
+}
+
 func (r *registry) Node(ctx context.Context, id string) (api.Node, error) {
 	rec, err := r.record(id)
 	return rec.Node, err

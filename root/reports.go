@@ -70,6 +70,8 @@ type reports struct {
 
 	driftMu sync.Mutex
 	drift   *os.File
+	// onDrift, if set, hears of every drift event fired, by kind.
+	onDrift func(kind string)
 
 	ledger ledgers
 
@@ -199,7 +201,12 @@ func (r *Root) ingestReport(m *wire.Report, direct *mesh.Peer) error {
 
 // takeReport takes a run report a node signed, sent directly or through relays; what it
 // stores is durable after the next flush.
-func (r *Root) takeReport(m *wire.Report, direct *mesh.Peer) error {
+func (r *Root) takeReport(m *wire.Report, direct *mesh.Peer) (err error) {
+	defer func() {
+		if errors.Is(err, ErrReportRefused) {
+			r.metrics.reportsRefused.Inc()
+		}
+	}()
 	c := r.rep
 	body, err := m.Peek()
 	if err != nil {
@@ -236,6 +243,8 @@ func (r *Root) takeReport(m *wire.Report, direct *mesh.Peer) error {
 		return reportRefused("%v", err)
 	}
 	c.ledger.note(c, body.NodeID, body.RunID, false)
+	r.metrics.reports.Inc()
+	r.metrics.results.Add(len(body.Results))
 	for _, why := range out.Unexpected {
 		c.log.Warn("report classified unexpected", "node", body.NodeID, "run", body.RunID, "reason", why)
 	}
@@ -337,6 +346,9 @@ func (c *reports) fireDrifts(rec nodeRecord, body *wire.ReportBody, drifts []com
 		}
 		line = append(line, '\n')
 		lines.Write(line)
+		if c.onDrift != nil {
+			c.onDrift(ev.Kind)
+		}
 		c.hooks.fire(hookJob{kind: ev.Kind, env: ev.env(), stdin: line})
 	}
 	c.driftMu.Lock()

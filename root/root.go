@@ -119,6 +119,7 @@ type Root struct {
 	scores  *scores
 	watch   *watcher
 	handler *handler
+	metrics *rootMetrics
 	core    *mesh.Pool // nil when the root does not gossip
 	members membership
 	quic    *mesh.Server
@@ -155,10 +156,10 @@ func New(cfg Config) (*Root, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Root{cfg: cfg, log: cfg.Logger.With("role", "root"), id: id, db: db}
+	r := &Root{cfg: cfg, log: cfg.Logger.With("role", "root"), id: id, db: db, metrics: newRootMetrics()}
 	r.reg = &registry{db: db, now: cfg.Now}
 	r.inv = &inventories{db: db, keep: cfg.InventoryHistory, now: cfg.Now}
-	r.ingestQ = newIngestQueue(cfg.InventoryQueueSize)
+	r.ingestQ = newIngestQueue(cfg.InventoryQueueSize, cfg.Now)
 	if r.watch, err = newWatcher(cfg.DataDir, cfg.InventoryWatchInterval, cfg.Now, r.log, r.dropIngest); err != nil {
 		db.Close()
 		return nil, err
@@ -169,10 +170,12 @@ func New(cfg Config) (*Root, error) {
 	}
 	// A node accepted, refused or deleted, or a new inventory, changes what the node must do.
 	r.reg.changed = r.pol.nodeChanged
+	r.pol.compiled = r.metrics.compiled
 	if r.rep, err = newReports(cfg, db, r.reg, r.pol, r.log); err != nil {
 		db.Close()
 		return nil, err
 	}
+	r.rep.onDrift = r.metrics.drift
 	r.scores = newScores(cfg.CVEFeed, r.inv, r.log)
 
 	r.reg.liveness = r.members.get
@@ -183,6 +186,7 @@ func New(cfg Config) (*Root, error) {
 		Handler:    r.handler,
 		PeerPolicy: r.admitPeer,
 		Logger:     r.log,
+		Traffic:    r.metrics.traffic,
 	})
 	if err != nil {
 		db.Close()
@@ -199,14 +203,15 @@ func New(cfg Config) (*Root, error) {
 		Tokens:   &tokens{kv: db.Bucket(bucketTokens), now: cfg.Now},
 		Status:   r.status,
 		Logger:   r.log,
-		Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.meshRoutes, r.ledgerRoutes, r.complianceGroupRoutes, r.inventoryRoutes, r.complianceRoutes, r.driftRoutes, r.dashboardRoutes},
+		Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.meshRoutes, r.ledgerRoutes, r.complianceGroupRoutes, r.inventoryRoutes, r.complianceRoutes, r.driftRoutes, r.dashboardRoutes, r.metricsRoutes},
 	}
 	r.apiSrv = &http.Server{
-		Handler:           api.NewHandler(r.apiCfg),
+		Handler:           r.metrics.instrument(api.NewHandler(r.apiCfg)),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
 	}
+	r.registerFigures()
 	if cfg.GossipListen != "" {
 		keys, _, err := r.keyring()
 		if err == nil {

@@ -51,7 +51,8 @@ wait_for "the root's API" "$BIN" nodes list
 
 say "starting a relay ($RELAY), pinned to the root's key"
 "$BIN" relay --data "$DIR/relay" --listen "$RELAY" --upstream "$ROOT_QUIC" --upstream-fingerprint "$ROOT_FP" \
-  --zone demo --gossip-listen "127.0.0.1:$((PORT + 4))" --core-gossip-listen "127.0.0.1:$((PORT + 5))" --stats-interval 5s >"$DIR/relay.log" 2>&1 &
+  --zone demo --gossip-listen "127.0.0.1:$((PORT + 4))" --core-gossip-listen "127.0.0.1:$((PORT + 5))" \
+  --metrics-listen "127.0.0.1:$((PORT + 6))" --stats-interval 5s >"$DIR/relay.log" 2>&1 &
 pids+=($!)
 wait_for "the relay's enrolment" count_pending 1
 RELAY_ID=$("$BIN" nodes list --status pending --quiet | head -1)

@@ -34,6 +34,13 @@ func AppendFrame(b []byte, m Message) ([]byte, error) {
 	return append(b, payload...), nil
 }
 
+// FrameType returns the type of the frame b starts with, without reading its payload: what
+// a relay needs to count the items it carries. false: b does not start with a type.
+func FrameType(b []byte) (Type, bool) {
+	t, n := binary.Uvarint(b)
+	return Type(t), n > 0
+}
+
 // WriteMessage writes m as one frame.
 func WriteMessage(w io.Writer, m Message) error {
 	b, err := AppendFrame(nil, m)

@@ -45,6 +45,8 @@ type agentOptions struct {
 	Interval          time.Duration
 	RunInterval       time.Duration
 	RootPrefix        string
+	MetricsListen     string
+	MetricsTokenFile  string
 }
 
 func (o *agentOptions) AddFlags(fs *pflag.FlagSet) {
@@ -59,6 +61,8 @@ func (o *agentOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Hostname, "hostname", "", "host name to report (default: the machine's)")
 	fs.DurationVar(&o.Interval, "interval", 5*time.Minute, "how often to get in touch with the policy server")
 	fs.DurationVar(&o.RunInterval, "run-interval", 0, "run the policy this often instead of the policy's run interval (tests and trials)")
+	fs.StringVar(&o.MetricsListen, "metrics-listen", "", "serve Prometheus metrics here (HTTP, GET /metrics, bearer token), e.g. 127.0.0.1:6715; default: none")
+	fs.StringVar(&o.MetricsTokenFile, "metrics-token-file", "", "file holding the token scrapers must send (default <data>/metrics.token, created at first start)")
 	fs.StringVar(&o.RootPrefix, "root-prefix", "", "act on files under this directory instead of / (tests only)")
 	_ = fs.MarkHidden("root-prefix")
 	o.logOptions.AddFlags(fs)
@@ -83,6 +87,7 @@ func (o *agentOptions) Run(ctx context.Context, env *cli.Env, args []string) err
 		GossipListen: o.GossipListen, GossipProfile: profile, ServerTimeout: o.ServerTimeout,
 		DataDir: o.Data, Server: o.Server, ServerFingerprint: o.ServerFingerprint, RootFingerprint: o.RootFingerprint, Hostname: o.Hostname,
 		Interval: o.Interval, RunInterval: o.RunInterval, ApplyPrefix: o.RootPrefix, SoftwareVersion: version, Logger: log,
+		MetricsListen: o.MetricsListen, MetricsTokenFile: o.MetricsTokenFile,
 	})
 	if err != nil {
 		return err

@@ -46,6 +46,8 @@ type relayOptions struct {
 	CoreGossipListen    string
 	GossipProfile       string
 	CoreGossipProfile   string
+	MetricsListen       string
+	MetricsTokenFile    string
 }
 
 func (o *relayOptions) AddFlags(fs *pflag.FlagSet) {
@@ -63,6 +65,8 @@ func (o *relayOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Var(newCheckedString(&o.CoreGossipProfile, "wan", checkGossipProfile), "core-gossip-profile", "timers of the core pool: lan, wan or local (tests)")
 	fs.DurationVar(&o.UpstreamTimeout, "upstream-timeout", 20*time.Second, "give up on one exchange with the upstream after this long (a link that drops everything)")
 	fs.DurationVar(&o.StatsInterval, "stats-interval", 30*time.Second, "how often to report the queue and uplink figures to the root")
+	fs.StringVar(&o.MetricsListen, "metrics-listen", "127.0.0.1:6714", "Prometheus endpoint (HTTP, GET /metrics, bearer token); empty: none")
+	fs.StringVar(&o.MetricsTokenFile, "metrics-token-file", "", "file holding the token scrapers must send (default <data>/metrics.token, created at first start)")
 	o.logOptions.AddFlags(fs)
 }
 
@@ -89,6 +93,7 @@ func (o *relayOptions) Run(ctx context.Context, env *cli.Env, args []string) err
 		Zone: o.Zone, AdvertiseAddr: o.Advertise, GossipListen: o.GossipListen, CoreGossipListen: o.CoreGossipListen,
 		GossipProfile: zoneProfile, CoreGossipProfile: coreProfile,
 		DataDir: o.Data, ListenAddr: o.Listen, Upstream: o.Upstream, UpstreamFingerprint: o.UpstreamFingerprint,
+		MetricsListen: o.MetricsListen, MetricsTokenFile: o.MetricsTokenFile,
 		QueueBytes: o.QueueBytes, StatsInterval: o.StatsInterval, UpstreamTimeout: o.UpstreamTimeout, SoftwareVersion: version, Logger: log,
 	})
 	if err != nil {
