@@ -9,7 +9,7 @@ export BOSUN_TEST_DEBROOT
 # Packages that start goroutines run under the race detector.
 RACE_PKGS := ./mesh/... ./store/... ./relay/... ./root/... ./agent/...
 
-.PHONY: all build test vet race unit e2e demo bench fuzz clean
+.PHONY: all build test vet race unit e2e demo bench fuzz clean release package
 
 all: build
 
@@ -35,6 +35,23 @@ e2e:
 
 demo: build
 	./scripts/demo.sh
+
+# Every platform an edge fleet has: dist/bosun-$(VERSION)-OS-ARCH and dist/SHA256SUMS.
+RELEASE_TARGETS := linux-amd64 linux-arm64 linux-armv7 linux-armv6 linux-386 freebsd-amd64 darwin-arm64
+release:
+	@echo "cross-compiling $(VERSION) into dist/:"
+	@VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' GO='$(GO)' scripts/cross-build.sh dist $(RELEASE_TARGETS)
+	cd dist && sha256sum $(addprefix bosun-$(VERSION)-,$(RELEASE_TARGETS)) >SHA256SUMS
+
+# The .deb packages (binary, systemd units, maintainer scripts; packaging/) of the Linux
+# targets, as Debian names their architectures, in dist/.
+DEB_TARGETS := linux-amd64:amd64 linux-arm64:arm64 linux-armv7:armhf
+package:
+	@echo "cross-compiling $(VERSION) into dist/:"
+	@VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' GO='$(GO)' scripts/cross-build.sh dist $(foreach t,$(DEB_TARGETS),$(firstword $(subst :, ,$(t))))
+	@set -e; for t in $(DEB_TARGETS); do \
+		packaging/build-deb.sh dist/bosun-$(VERSION)-$${t%%:*} $${t#*:} '$(VERSION)' dist; \
+	done
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
