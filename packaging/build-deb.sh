@@ -20,11 +20,12 @@ amd64 | arm64 | armhf | armel | i386) ;;
 esac
 command -v dpkg-deb >/dev/null || { echo "$0: dpkg-deb not found (apt-get install dpkg)" >&2; exit 1; }
 
-# A Debian version starts with a digit and holds only [A-Za-z0-9.+~]: v1.2.0 -> 1.2.0,
-# 713c1af-dirty -> 0~713c1af+dirty; anything else becomes +.
+# A Debian version holds only [A-Za-z0-9.+~] (anything else becomes +) and starts with a
+# digit. A release (v1.2.0, v1.2.0-3-g713c1af) keeps its number; a bare commit (713c1af-dirty,
+# what git describe says before the first tag) sorts below every release: 0~713c1af+dirty.
 debversion=$(printf '%s' "${version#v}" | tr -c 'A-Za-z0-9.+~' '+')
 case "$debversion" in
-[0-9]*) ;;
+[0-9]*.[0-9]*) ;;
 *) debversion="0~$debversion" ;;
 esac
 
