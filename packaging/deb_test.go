@@ -198,3 +198,28 @@ func TestUnits(t *testing.T) {
 		t.Errorf("systemd/ holds %v, want exactly %v", files, units)
 	}
 }
+
+// TestUnitsVerify has systemd check the units offline: unknown keys, bad values and
+// sandboxing options it does not know all print a warning, which fails the test.
+func TestUnitsVerify(t *testing.T) {
+	sa := needTool(t, "systemd-analyze", "it checks the units (apt-get install systemd)")
+	dir := t.TempDir()
+	bin := fakeBinary(t)
+	args := []string{sa, "verify", "--man=no"}
+	for _, name := range units {
+		b, err := os.ReadFile(filepath.Join("systemd", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// verify wants the program to exist; the test's stand-in does.
+		s := strings.ReplaceAll(string(b), "/usr/bin/bosun", bin)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, filepath.Join(dir, name))
+	}
+	r := run(t, nil, args...)
+	if r.code != 0 || strings.TrimSpace(r.stderr+r.stdout) != "" {
+		t.Errorf("systemd-analyze verify: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
