@@ -16,7 +16,7 @@ var releaseNumber = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*`)
 // platformOS fills what os-release and /proc give on Linux from sysctl on the BSDs and macOS,
 // where neither may exist; it returns the fields it could not fill, for notes. It leaves a
 // field os-release already gave alone.
-func platformOS(os *OS, goos string, sysctl sysctlFunc) (missing []string) {
+func platformOS(o *OS, goos string, sysctl sysctlFunc) (missing []string) {
 	get := func(name string) string {
 		v, err := sysctl(name)
 		if err != nil {
@@ -25,28 +25,28 @@ func platformOS(os *OS, goos string, sysctl sysctlFunc) (missing []string) {
 		return strings.TrimSpace(strings.TrimRight(v, "\x00"))
 	}
 	release := get("kern.osrelease") // FreeBSD "14.1-RELEASE-p3"; darwin's kernel "23.5.0"
-	if os.KernelVersion == "" {
-		os.KernelVersion = release
+	if o.KernelVersion == "" {
+		o.KernelVersion = release
 	}
 	if machine := get("hw.machine"); machine != "" {
-		os.Architecture = machine // uname -m: "amd64" on FreeBSD, "arm64" on macOS
+		o.Architecture = machine // uname -m: "amd64" on FreeBSD, "arm64" on macOS
 	}
-	if os.Name == "" {
+	if o.Name == "" {
 		switch goos {
 		case "darwin":
-			os.Name, os.ID, os.Family = "macOS", "macos", "macos"
-			os.Version = get("kern.osproductversion") // "14.5"; absent before 10.13.4
+			o.Name, o.ID, o.Family = "macOS", "macos", "macos"
+			o.Version = get("kern.osproductversion") // "14.5"; absent before 10.13.4
 		default:
-			os.Name = get("kern.ostype") // "FreeBSD", "OpenBSD"...
-			os.ID = strings.ToLower(os.Name)
-			os.Family = os.ID
-			os.Version = releaseNumber.FindString(release)
+			o.Name = get("kern.ostype") // "FreeBSD", "OpenBSD"...
+			o.ID = strings.ToLower(o.Name)
+			o.Family = o.ID
+			o.Version = releaseNumber.FindString(release)
 		}
-		if os.Name != "" {
-			os.FullName = strings.TrimSpace(os.Name + " " + os.Version)
+		if o.Name != "" {
+			o.FullName = strings.TrimSpace(o.Name + " " + o.Version)
 		}
 	}
-	for field, v := range map[string]string{"os.name": os.Name, "os.version": os.Version, "os.kernel_version": os.KernelVersion} {
+	for field, v := range map[string]string{"os.name": o.Name, "os.version": o.Version, "os.kernel_version": o.KernelVersion} {
 		if v == "" {
 			missing = append(missing, field)
 		}
