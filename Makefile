@@ -2,8 +2,9 @@
 GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
-# The real-apt test uses this throw-away Debian root when it exists (scripts/debroot.sh makes
-# it; .ci/run does), and skips saying so when it does not.
+# The real-apt test and the package test (packaging/, through an overlay) use this throw-away
+# Debian root when it exists (scripts/debroot.sh makes it; .ci/run does), and skip saying so
+# when it does not.
 BOSUN_TEST_DEBROOT ?= $(shell test -x /var/cache/bosun-test/debroot/usr/bin/apt-get && echo /var/cache/bosun-test/debroot)
 export BOSUN_TEST_DEBROOT
 # Packages that start goroutines run under the race detector.
