@@ -2,14 +2,15 @@
 GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
-# The real-apt test uses this throw-away Debian root when it exists (scripts/debroot.sh makes
-# it; .ci/run does), and skips saying so when it does not.
+# The real-apt test and the package test (packaging/, through an overlay) use this throw-away
+# Debian root when it exists (scripts/debroot.sh makes it; .ci/run does), and skip saying so
+# when it does not.
 BOSUN_TEST_DEBROOT ?= $(shell test -x /var/cache/bosun-test/debroot/usr/bin/apt-get && echo /var/cache/bosun-test/debroot)
 export BOSUN_TEST_DEBROOT
 # Packages that start goroutines run under the race detector.
 RACE_PKGS := ./mesh/... ./store/... ./relay/... ./root/... ./agent/...
 
-.PHONY: all build test vet race unit e2e demo bench fuzz man clean
+.PHONY: all build test vet race unit e2e demo bench fuzz man clean release package
 
 all: build
 
@@ -39,6 +40,23 @@ man: build
 
 demo: build
 	./scripts/demo.sh
+
+# Every platform an edge fleet has: dist/bosun-$(VERSION)-OS-ARCH and dist/SHA256SUMS.
+RELEASE_TARGETS := linux-amd64 linux-arm64 linux-armv7 linux-armv6 linux-386 freebsd-amd64 darwin-arm64
+release:
+	@echo "cross-compiling $(VERSION) into dist/:"
+	@VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' GO='$(GO)' scripts/cross-build.sh dist $(RELEASE_TARGETS)
+	cd dist && sha256sum $(addprefix bosun-$(VERSION)-,$(RELEASE_TARGETS)) >SHA256SUMS
+
+# The .deb packages (binary, systemd units, maintainer scripts; packaging/) of the Linux
+# targets, as Debian names their architectures, in dist/.
+DEB_TARGETS := linux-amd64:amd64 linux-arm64:arm64 linux-armv7:armhf
+package:
+	@echo "cross-compiling $(VERSION) into dist/:"
+	@VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' GO='$(GO)' scripts/cross-build.sh dist $(foreach t,$(DEB_TARGETS),$(firstword $(subst :, ,$(t))))
+	@set -e; for t in $(DEB_TARGETS); do \
+		packaging/build-deb.sh dist/bosun-$(VERSION)-$${t%%:*} $${t#*:} '$(VERSION)' dist; \
+	done
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...

@@ -129,7 +129,7 @@ func Collect(ctx context.Context, opts CollectOptions) (*Inventory, error) {
 
 func (c *collector) run(ctx context.Context, s step) {
 	start := time.Now()
-	s.fn(ctx, c)
+	c.protect(s.name, func() { s.fn(ctx, c) })
 	d := time.Since(start)
 	c.opts.Logger.Debug("inventory step", "step", s.name, "duration", d)
 	if c.opts.Progress != nil {

@@ -67,7 +67,9 @@ func collectOS(_ context.Context, c *collector) {
 		b, err = c.read("/usr/lib/os-release")
 	}
 	if err != nil {
-		c.note("os", "read os-release: %v", err)
+		if runtime.GOOS == "linux" {
+			c.note("os", "read os-release: %v", err)
+		}
 	} else {
 		m := parseOSRelease(b)
 		inv.OS.Name = m["NAME"]
@@ -80,11 +82,18 @@ func collectOS(_ context.Context, c *collector) {
 		}
 	}
 	inv.OS.Kernel = runtime.GOOS
-	if inv.OS.KernelVersion = c.readLine("/proc/sys/kernel/osrelease"); inv.OS.KernelVersion == "" {
-		c.note("os.kernel_version", "/proc/sys/kernel/osrelease unreadable")
-	}
-	if inv.OS.Architecture = c.readLine("/proc/sys/kernel/arch"); inv.OS.Architecture == "" {
+	if runtime.GOOS == "linux" || !c.live() {
+		if inv.OS.KernelVersion = c.readLine("/proc/sys/kernel/osrelease"); inv.OS.KernelVersion == "" {
+			c.note("os.kernel_version", "/proc/sys/kernel/osrelease unreadable")
+		}
+		if inv.OS.Architecture = c.readLine("/proc/sys/kernel/arch"); inv.OS.Architecture == "" {
+			inv.OS.Architecture = goarchToUname[runtime.GOARCH]
+		}
+	} else {
 		inv.OS.Architecture = goarchToUname[runtime.GOARCH]
+		for _, f := range platformOS(&inv.OS, runtime.GOOS, sysctlString) {
+			c.note(f, "not in os-release nor in the %s kernel's sysctl", runtime.GOOS)
+		}
 	}
 
 	inv.Hostname = c.readLine("/proc/sys/kernel/hostname")

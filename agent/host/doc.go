@@ -23,6 +23,9 @@
 //   - Sysctl: /proc/sys; kernel modules: /proc/modules and modprobe.
 //   - Commands: exec without a shell unless the caller asks for one, with a timeout that kills
 //     the whole process group and a bound on the output kept.
+//   - Other platforms (FreeBSD, macOS): commands only; every other backend is [Unsupported],
+//     whose errors name the platform and wrap [ErrNotApplicable]. agent/method says which
+//     methods need what, and reports them not applicable there before reaching a backend.
 //
 // # Caveats
 //

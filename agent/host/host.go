@@ -3,9 +3,11 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 )
 
 // ErrNotApplicable is returned by a backend that cannot exist on this machine (no systemd, no
@@ -128,8 +130,16 @@ type Set struct {
 
 // Detect returns the real backends of the running machine. root prefixes /proc and
 // /run/systemd paths; it is empty in production.
-func Detect(root string) *Set {
+func Detect(root string) *Set { return detect(root, runtime.GOOS) }
+
+func detect(root, goos string) *Set {
 	cmds := &Exec{}
+	if goos != "linux" {
+		// systemd, the shadow tools, /proc and the package managers above are Linux's; the
+		// agent still runs elsewhere (FreeBSD, macOS) with files and commands.
+		u := Unsupported{GOOS: goos}
+		return &Set{Packages: u, Services: u, Users: u, Groups: u, Sysctl: u, Modules: u, Commands: cmds}
+	}
 	acc := &Accounts{Commands: cmds}
 	var svc Services = NoSystemd{}
 	if fi, err := os.Stat(filepath.Join(root, "/run/systemd/system")); err == nil && fi.IsDir() {
@@ -164,3 +174,60 @@ func lookPath(name string) bool {
 	_, err := exec.LookPath(name)
 	return err == nil
 }
+
+// Unsupported stands for every backend on a platform bosun has none for: each call returns
+// an error that names the platform and wraps ErrNotApplicable.
+type Unsupported struct {
+	GOOS string
+}
+
+var (
+	_ Packages      = Unsupported{}
+	_ Services      = Unsupported{}
+	_ Users         = Unsupported{}
+	_ Groups        = Unsupported{}
+	_ Sysctl        = Unsupported{}
+	_ KernelModules = Unsupported{}
+)
+
+func (u Unsupported) err(what, name string) error {
+	return fmt.Errorf("%s %s: bosun has no backend for this on %s: %w", what, name, u.GOOS, ErrNotApplicable)
+}
+
+func (u Unsupported) Installed(_ context.Context, name, _ string) (Package, bool, error) {
+	return Package{}, false, u.err("package", name)
+}
+func (u Unsupported) Latest(_ context.Context, name, _ string) (string, error) {
+	return "", u.err("package", name)
+}
+func (u Unsupported) Install(_ context.Context, name, _, _ string) error {
+	return u.err("package", name)
+}
+func (u Unsupported) Remove(_ context.Context, name, _ string) error { return u.err("package", name) }
+func (u Unsupported) State(_ context.Context, name string) (ServiceState, error) {
+	return ServiceState{}, u.err("service", name)
+}
+func (u Unsupported) Do(_ context.Context, _ ServiceAction, name string) error {
+	return u.err("service", name)
+}
+func (u Unsupported) User(_ context.Context, login string) (User, bool, error) {
+	return User{}, false, u.err("user", login)
+}
+func (u Unsupported) AddUser(_ context.Context, login string) error { return u.err("user", login) }
+func (u Unsupported) ModifyUser(_ context.Context, login string, _ UserChange) error {
+	return u.err("user", login)
+}
+func (u Unsupported) DeleteUser(_ context.Context, login string) error { return u.err("user", login) }
+func (u Unsupported) Group(_ context.Context, name string) (Group, bool, error) {
+	return Group{}, false, u.err("group", name)
+}
+func (u Unsupported) AddGroup(_ context.Context, name string) error    { return u.err("group", name) }
+func (u Unsupported) DeleteGroup(_ context.Context, name string) error { return u.err("group", name) }
+func (u Unsupported) Value(_ context.Context, key string) (string, error) {
+	return "", u.err("sysctl", key)
+}
+func (u Unsupported) SetValue(_ context.Context, key, _ string) error { return u.err("sysctl", key) }
+func (u Unsupported) Loaded(_ context.Context, name string) (bool, error) {
+	return false, u.err("kernel module", name)
+}
+func (u Unsupported) Load(_ context.Context, name string) error { return u.err("kernel module", name) }

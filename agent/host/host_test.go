@@ -187,3 +187,31 @@ func TestProcSysAndModules(t *testing.T) {
 		}
 	}
 }
+
+// TestDetectOtherPlatforms: on FreeBSD and macOS every backend but commands says "not
+// applicable" and names the platform.
+func TestDetectOtherPlatforms(t *testing.T) {
+	ctx := context.Background()
+	for _, goos := range []string{"freebsd", "darwin"} {
+		s := detect(t.TempDir(), goos)
+		if _, ok := s.Commands.(*Exec); !ok {
+			t.Errorf("%s: commands are %T, want Exec", goos, s.Commands)
+		}
+		_, _, errPkg := s.Packages.Installed(ctx, "curl", "")
+		_, errSvc := s.Services.State(ctx, "sshd")
+		errDo := s.Services.Do(ctx, Start, "sshd")
+		_, _, errUser := s.Users.User(ctx, "alice")
+		errAdd := s.Users.AddUser(ctx, "alice")
+		_, _, errGroup := s.Groups.Group(ctx, "staff")
+		_, errSysctl := s.Sysctl.Value(ctx, "kern.hostname")
+		_, errMod := s.Modules.Loaded(ctx, "wg")
+		for i, err := range []error{errPkg, errSvc, errDo, errUser, errAdd, errGroup, errSysctl, errMod} {
+			if !errors.Is(err, ErrNotApplicable) || !strings.Contains(err.Error(), goos) {
+				t.Errorf("%s backend call %d: got %v, want not applicable naming %s", goos, i, err, goos)
+			}
+		}
+	}
+	if _, ok := detect(t.TempDir(), "linux").Users.(*Accounts); !ok {
+		t.Error("linux: users are not Accounts")
+	}
+}

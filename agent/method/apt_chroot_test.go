@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,6 +40,7 @@ func TestPackagesRealApt(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "usr", "bin", "apt-get")); err != nil {
 		t.Skipf("%s is not a Debian root with apt: %v", root, err)
 	}
+	lockRoot(t, root)
 	if b, err := os.ReadFile("/etc/resolv.conf"); err == nil {
 		_ = os.WriteFile(filepath.Join(root, "etc", "resolv.conf"), b, 0o644)
 	}
@@ -75,4 +77,28 @@ func TestPackagesRealApt(t *testing.T) {
 		}
 		t.Logf("%s %s in %v: %v: %s", s.method, s.name, s.mode, got.Status, got.Message)
 	}
+}
+
+// lockRoot holds an exclusive lock on the shared Debian root for the rest of the test: the
+// package test (packaging/) mounts it as an overlay's lower layer, which must not change while
+// mounted, and takes the lock shared. The wait is bounded.
+func lockRoot(t *testing.T, dir string) {
+	t.Helper()
+	f, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if err != syscall.EWOULDBLOCK || time.Now().After(deadline) {
+			f.Close()
+			t.Fatalf("lock %s: %v", dir, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Cleanup(func() { f.Close() })
 }

@@ -35,6 +35,14 @@
 //     audit_from_command and condition_from_command run in audit, as in Rudder: their commands
 //     are promised to change nothing.
 //
+// # Platforms
+//
+// Files, permissions, commands, conditions, variables, HTTP checks and schedules work wherever
+// the agent runs. Packages, services, accounts, sysctl, kernel modules and
+// environment_variable need Linux (a package manager, systemd, the shadow tools, /proc,
+// pam_env): on FreeBSD and macOS they report not-applicable, with a message that names the
+// platform and what is missing (platform.go), never an error.
+//
 // # Caveats
 //
 // Regular expressions are Go's RE2, not PCRE: no look-around. ${HOME}-style references (no dot)

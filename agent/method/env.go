@@ -39,6 +39,9 @@ type Env struct {
 	// HTTP is the client of http_request_check_status_headers; nil means a default client.
 	HTTP   *http.Client
 	Logger *slog.Logger
+	// GOOS is the platform the calls run on; empty means runtime.GOOS. Tests set it to see
+	// what another platform's agent reports.
+	GOOS string
 
 	once     sync.Once
 	mu       sync.Mutex

@@ -185,6 +185,9 @@ func Run(ctx context.Context, env *Env, c Call) Result {
 		return Result{Status: status(failed, c.Mode), Message: fmt.Sprintf("%s: %v", c.Method, ErrUnknownMethod)}
 	}
 	a, reporting, err := m.args(env, c)
+	if ok, why := supported(c.Method, env.goos()); !ok {
+		return env.finish(m, c, a, reporting, naf("%s", why))
+	}
 	if err != nil {
 		o := failf("%s: %v", c.Method, err)
 		return env.finish(m, c, a, reporting, o)

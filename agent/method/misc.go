@@ -60,7 +60,7 @@ func sysctlValue(ctx context.Context, env *Env, a args, mode Mode) outcome {
 	want := strings.Join(strings.Fields(a["value"]), " ")
 	have, err := env.Host.Sysctl.Value(ctx, key)
 	if err != nil {
-		return failf("%v", err)
+		return hostErr(err)
 	}
 	ok, err := sysctlCompare(have, want, a["option"])
 	if err != nil {
