@@ -285,3 +285,21 @@ server-timeout: 2s
 		t.Errorf("the file's data directory %s was used although --data was given: %v", fromFile, err)
 	}
 }
+
+// TestConfigDirEnv: BOSUN_ROLE_CONFIG_DIR moves the default file, which is how TestMain keeps
+// /etc/bosun out of the tests.
+func TestConfigDirEnv(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(configDirEnv, dir)
+	data := filepath.Join(dir, "data")
+	writeFile(t, filepath.Join(dir, "agent.yaml"), "data: "+data+"\n")
+	if _, stderr, status := run(t, "agent", "set-force-audit"); status != 0 {
+		t.Fatalf("set-force-audit: status %d, %s", status, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(data, "force-audit")); err != nil {
+		t.Errorf("the data directory of %s/agent.yaml was not used: %v", dir, err)
+	}
+	if got, want := defaultConfigPath("relay"), filepath.Join(dir, "relay.yaml"); got != want {
+		t.Errorf("got default file %s, want %s", got, want)
+	}
+}
