@@ -289,28 +289,9 @@ func (c *reports) recordChanges(body *wire.ReportBody, changes []compliance.Chan
 	}
 }
 
-// driftEvent is one line of the drift log, and what a hook receives on stdin.
-type driftEvent struct {
-	Time           time.Time `json:"time"`
-	Kind           string    `json:"kind"`
-	NodeID         string    `json:"nodeId"`
-	Hostname       string    `json:"hostname,omitempty"`
-	RunID          uint64    `json:"runId"`
-	ConfigID       string    `json:"configId"`
-	RunEnd         time.Time `json:"runEnd"`
-	RuleID         string    `json:"ruleId"`
-	RuleName       string    `json:"ruleName,omitempty"`
-	DirectiveID    string    `json:"directiveId"`
-	DirectiveName  string    `json:"directiveName,omitempty"`
-	ComponentIndex int       `json:"componentIndex"`
-	ComponentID    string    `json:"componentId,omitempty"`
-	ComponentName  string    `json:"componentName,omitempty"`
-	State          string    `json:"state"`
-	Status         string    `json:"status"`
-	Message        string    `json:"message,omitempty"`
-}
-
-func (e *driftEvent) env() []string {
+// driftEnv is the environment of a hook for one drift event; the event, a line of the drift
+// log (api.DriftEvent, which GET /api/v1/drift reads back), is also on its stdin.
+func driftEnv(e *api.DriftEvent) []string {
 	return []string{
 		"BOSUN_EVENT_KIND=" + e.Kind, "BOSUN_NODE_ID=" + e.NodeID, "BOSUN_HOSTNAME=" + e.Hostname,
 		fmt.Sprintf("BOSUN_RUN_ID=%d", e.RunID), "BOSUN_CONFIG_ID=" + e.ConfigID,
@@ -324,7 +305,7 @@ func (e *driftEvent) env() []string {
 func (c *reports) fireDrifts(rec nodeRecord, body *wire.ReportBody, drifts []compliance.Drift, now time.Time) {
 	var lines bytes.Buffer
 	for _, d := range drifts {
-		ev := driftEvent{
+		ev := api.DriftEvent{
 			Time: now.UTC(), Kind: d.Kind, NodeID: body.NodeID, Hostname: rec.Hostname, RunID: body.RunID,
 			ConfigID: body.ConfigID, RunEnd: body.End.UTC(), RuleID: d.RuleID, RuleName: d.RuleName,
 			DirectiveID: d.DirectiveID, DirectiveName: d.DirectiveName, ComponentIndex: d.Index,
@@ -337,7 +318,7 @@ func (c *reports) fireDrifts(rec nodeRecord, body *wire.ReportBody, drifts []com
 		}
 		line = append(line, '\n')
 		lines.Write(line)
-		c.hooks.fire(hookJob{kind: ev.Kind, env: ev.env(), stdin: line})
+		c.hooks.fire(hookJob{kind: ev.Kind, env: driftEnv(&ev), stdin: line})
 	}
 	c.driftMu.Lock()
 	defer c.driftMu.Unlock()
