@@ -137,6 +137,8 @@ var completionCases = []struct {
 	{[]string{"bosun", "apply", "-f", "si"}, []string{"site.yml"}},
 	{[]string{"bosun", "root", "import", "bun"}, []string{"bundle.bin"}},
 	{[]string{"bosun", "relay", "export", "--data", "dat"}, []string{"datadir"}},
+	{[]string{"bosun", "config", "check", "--role", ""}, []string{"agent", "relay", "root"}},
+	{[]string{"bosun", "config", "defaults", "r"}, []string{"relay", "root"}},
 }
 
 func checkCandidates(t *testing.T, shell, out string) {
