@@ -351,9 +351,18 @@
     return driftCard(drift, false);
   }
 
+  // nodesNamed reads the nodes of ids (policy servers, relay paths: a few), not the whole
+  // fleet's list, for the names of links; an ID the root no longer knows is left out.
+  async function nodesNamed(ids) {
+    const uniq = [...new Set(ids.filter(Boolean))];
+    const got = await Promise.all(uniq.map((id) => optional('/nodes/' + seg(id))));
+    return got.filter(Boolean).map((x) => x.node);
+  }
+
   async function relaysView() {
-    const [relays, nodes] = await Promise.all([api('/relays'), api('/nodes')]);
-    return relaysCard(relays.relays, nodes.nodes);
+    const relays = (await api('/relays')).relays;
+    const hops = await nodesNamed(relays.flatMap((r) => r.node.path || []));
+    return relaysCard(relays, hops);
   }
 
   // componentRows lists components; withValue for a node's, whose reporting values the API
@@ -430,11 +439,11 @@
   }
 
   async function nodeView(id) {
-    const [nd, comp, inv, all] = await Promise.all([api('/nodes/' + seg(id)), optional('/compliance/nodes/' + seg(id)),
-      optional('/nodes/' + seg(id) + '/inventory'), api('/nodes')]);
+    const [nd, comp, inv] = await Promise.all([api('/nodes/' + seg(id)), optional('/compliance/nodes/' + seg(id)),
+      optional('/nodes/' + seg(id) + '/inventory')]);
     const n = nd.node;
     const names = {};
-    for (const x of all.nodes) names[x.id] = x.hostname || x.id;
+    for (const x of await nodesNamed([n.policyServer].concat(n.path || []))) names[x.id] = x.hostname || x.id;
     const server = (sid) => names[sid] ? link(nodeHref(sid), names[sid]) : sid;
     const c = comp && comp.node;
     const facts = (k, v) => (v === undefined || v === null || v === '') ? null : [h('dt', {}, k), h('dd', {}, v)];
