@@ -65,6 +65,10 @@ func parseRole(s string) (string, error) {
 	return "", cli.Usagef("unknown role %q: want root, relay or agent", s)
 }
 
+// mainFlags are the flags cli.Main gives every verb: they are no role's keys, the colours of
+// a terminal being no setting of a daemon.
+var mainFlags = map[string]bool{"color": true, "colour": true, "help": true}
+
 // readConfig reads and checks a role's file; an unknown key that another role has is said to
 // belong there, for a relay's upstream pasted into agent.yaml.
 func readConfig(path, role string) (*flagfile.File, error) {
@@ -83,8 +87,11 @@ func readConfig(path, role string) (*flagfile.File, error) {
 				in = append(in, configPath(r))
 			}
 		}
-		if len(in) > 0 {
+		switch {
+		case len(in) > 0:
 			fe.Problems[i].Msg += fmt.Sprintf(" (a key of %s)", strings.Join(in, " and "))
+		case mainFlags[p.Key]:
+			fe.Problems[i].Msg += fmt.Sprintf(" (--%s is a flag of every verb, for the command line only)", p.Key)
 		}
 	}
 	return nil, err
