@@ -190,7 +190,7 @@
 
   // facts reads the inventory columns of the nodes listed, each named with node=, so that the
   // root reads those nodes' inventories and not the whole fleet's; all reads every node's.
-  function facts(nodes, all) {
+  function inventoryFacts(nodes, all) {
     if (all) return api('/inventory/nodes?' + FACT_COLUMNS);
     if (!nodes.length) return Promise.resolve({ columns: [], nodes: [] });
     return api('/inventory/nodes?' + FACT_COLUMNS + nodes.map((n) => '&node=' + encodeURIComponent(n.id)).join(''));
@@ -202,7 +202,7 @@
       api('/drift?limit=' + driftLimit),
     ]);
     const shown = nodes.nodes.slice().sort(byHost).slice(0, OVERVIEW_NODES);
-    return { fleet, cnodes: cnodes.nodes, nodes: nodes.nodes, relays: relays.relays, drift: drift, facts: await facts(shown, false) };
+    return { fleet, cnodes: cnodes.nodes, nodes: nodes.nodes, relays: relays.relays, drift: drift, facts: await inventoryFacts(shown, false) };
   }
 
   function fleetCard(d) {
@@ -342,7 +342,7 @@
 
   // nodesView lists every node: it reads what its table shows, not the overview's cards.
   async function nodesView() {
-    const [cnodes, nodes, all] = await Promise.all([api('/compliance/nodes'), api('/nodes'), facts(null, true)]);
+    const [cnodes, nodes, all] = await Promise.all([api('/compliance/nodes'), api('/nodes'), inventoryFacts(null, true)]);
     return nodesCard({ cnodes: cnodes.nodes, nodes: nodes.nodes, facts: all }, false);
   }
 
