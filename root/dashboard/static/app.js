@@ -188,7 +188,7 @@
   // byHost is the nodes' order in the tables: the registry's, by hostname then ID.
   const byHost = (a, b) => (a.hostname || '').localeCompare(b.hostname || '') || a.id.localeCompare(b.id);
 
-  // facts reads the inventory columns of the nodes listed, each named with node=, so that the
+  // inventoryFacts reads the inventory columns of the nodes listed, each named with node=, so that the
   // root reads those nodes' inventories and not the whole fleet's; all reads every node's.
   function inventoryFacts(nodes, all) {
     if (all) return api('/inventory/nodes?' + FACT_COLUMNS);
