@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/bosun-io/bosun/root/api"
 )
 
 // TestDrift: GET /api/v1/drift returns the drift log's latest lines, newest first, the same
@@ -29,9 +27,9 @@ func TestDrift(t *testing.T) {
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	var lines bytes.Buffer
-	var last api.DriftEvent
+	var last driftEvent
 	for i := range 120 {
-		last = api.DriftEvent{Time: now.Add(time.Duration(i) * time.Second), Kind: "non-compliant", NodeID: "n1", Hostname: "web1",
+		last = driftEvent{Time: now.Add(time.Duration(i) * time.Second), Kind: "non-compliant", NodeID: "n1", Hostname: "web1",
 			RunID: uint64(i + 1), ConfigID: "c1", RunEnd: now, RuleID: "r1", RuleName: "Rule one", DirectiveID: "d1",
 			DirectiveName: "Directive one", ComponentIndex: 2, ComponentID: "c", ComponentName: "File", State: "non-compliant",
 			Status: "audit-noncompliant", Message: fmt.Sprintf("run %d: %s", i+1, strings.Repeat("x", 900))}

@@ -289,9 +289,11 @@ func (c *reports) recordChanges(body *wire.ReportBody, changes []compliance.Chan
 	}
 }
 
-// driftEnv is the environment of a hook for one drift event; the event, a line of the drift
-// log (api.DriftEvent, which GET /api/v1/drift reads back), is also on its stdin.
-func driftEnv(e *api.DriftEvent) []string {
+// driftEvent is one line of the drift log, and what a hook receives on stdin: the fields of
+// api.DriftEvent, which GET /api/v1/drift reads back, with the hooks' environment.
+type driftEvent api.DriftEvent
+
+func (e *driftEvent) env() []string {
 	return []string{
 		"BOSUN_EVENT_KIND=" + e.Kind, "BOSUN_NODE_ID=" + e.NodeID, "BOSUN_HOSTNAME=" + e.Hostname,
 		fmt.Sprintf("BOSUN_RUN_ID=%d", e.RunID), "BOSUN_CONFIG_ID=" + e.ConfigID,
@@ -305,7 +307,7 @@ func driftEnv(e *api.DriftEvent) []string {
 func (c *reports) fireDrifts(rec nodeRecord, body *wire.ReportBody, drifts []compliance.Drift, now time.Time) {
 	var lines bytes.Buffer
 	for _, d := range drifts {
-		ev := api.DriftEvent{
+		ev := driftEvent{
 			Time: now.UTC(), Kind: d.Kind, NodeID: body.NodeID, Hostname: rec.Hostname, RunID: body.RunID,
 			ConfigID: body.ConfigID, RunEnd: body.End.UTC(), RuleID: d.RuleID, RuleName: d.RuleName,
 			DirectiveID: d.DirectiveID, DirectiveName: d.DirectiveName, ComponentIndex: d.Index,
@@ -318,7 +320,7 @@ func (c *reports) fireDrifts(rec nodeRecord, body *wire.ReportBody, drifts []com
 		}
 		line = append(line, '\n')
 		lines.Write(line)
-		c.hooks.fire(hookJob{kind: ev.Kind, env: driftEnv(&ev), stdin: line})
+		c.hooks.fire(hookJob{kind: ev.Kind, env: ev.env(), stdin: line})
 	}
 	c.driftMu.Lock()
 	defer c.driftMu.Unlock()

@@ -137,7 +137,7 @@ func TestReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc := bufio.NewScanner(f)
-	var ev api.DriftEvent
+	var ev driftEvent
 	if !sc.Scan() || json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Kind != "non-compliant" || ev.NodeID != node.id.NodeID || ev.DirectiveID != "d-ssh" {
 		t.Errorf("drift log: got %q", sc.Text())
 	}
