@@ -83,6 +83,7 @@ func TestColorModes(t *testing.T) {
 		{"always beats NO_COLOR", []string{"--color=always"}, false, "1", true},
 		{"terminal, never", []string{"--color", "never"}, true, "", false},
 		{"global flag before the verb", []string{"-"}, false, "", true},
+		{"--colour after the verb, as before it", []string{"--colour=always"}, false, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -95,6 +95,8 @@ func Main(ctx context.Context, cmds []*Command, args []string, env *Env) error {
 	opts.AddFlags(fs)
 	help := fs.BoolP("help", "h", false, "print this help")
 	fs.StringVar(&color, "color", color, colorFlagUsage)
+	fs.StringVar(&color, "colour", color, colorFlagUsage) // as globalFlags takes it before the verb
+	_ = fs.MarkHidden("colour")
 	if err := fs.Parse(rest); err != nil {
 		return Usagef("bosun %s: %v (see bosun help %s)", cmd.Name, err, cmd.Name)
 	}

@@ -135,8 +135,16 @@ func isWordChoice(args string) bool {
 // takesValue says whether a flag is followed by a value (pflag's booleans are not).
 func takesValue(f *pflag.Flag) bool { return f.NoOptDefVal == "" }
 
+// FlagWords is the annotation (pflag's FlagSet.SetAnnotation) by which a verb gives the
+// words one of its flags takes when they are not those of flagValues for its name: the --role
+// of bosun config check takes root, relay or agent, not a node's role.
+const FlagWords = "bosun-completion-words"
+
 // flagCompletion is what follows a flag: its words, ":file", ":dir", or nothing to offer.
 func flagCompletion(f *pflag.Flag) []string {
+	if v := f.Annotations[FlagWords]; len(v) > 0 {
+		return v
+	}
 	if v, ok := flagValues[f.Name]; ok {
 		return v
 	}

@@ -92,6 +92,7 @@ func overviewPage(cmds []*Command) []byte {
 		{"BOSUN_TOKEN", "the API token, when --token is not given"},
 		{"BOSUN_ROOT_CERT", "the PEM file of the API certificate to trust"},
 		{"BOSUN_CONFIG", "the CLI configuration file (default ~/.config/bosun/cli.json)"},
+		{"BOSUN_ROLE_CONFIG_DIR", "the directory of the daemons' configuration files, in place of /etc/bosun (the test harnesses point it at an empty directory)"},
 		{"NO_COLOR", "when set and not empty, no colours unless --color always"},
 	} {
 		fmt.Fprintf(&b, ".TP\n.B %s\n%s\n", e[0], roffText(e[1]))

@@ -159,7 +159,6 @@ type progressTransport struct {
 	base  http.RoundTripper
 	label string
 	w     io.Writer
-	bars  []*Progress
 }
 
 func (t *progressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -167,7 +166,6 @@ func (t *progressTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		return t.base.RoundTrip(req)
 	}
 	p := NewByteProgress(t.w, t.label, req.ContentLength)
-	t.bars = append(t.bars, p)
 	r := req.Clone(req.Context())
 	r.Body = struct {
 		io.Reader

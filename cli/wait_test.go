@@ -13,8 +13,8 @@ import (
 // below, the wait ends in a WaitTimeoutError saying what it saw last.
 func TestWaitRuleCompliant(t *testing.T) {
 	f := func(v float64) *float64 { return &v }
-	env, _, out := fakeRoot(t, map[string]any{"/api/v1/compliance/rules/base": api.ComplianceRuleDetail{SchemaVersion: 1,
-		Rule: api.ComplianceSummary{ID: "base", Nodes: 4, NodesCompliant: 3, NodeCompliance: f(75)}}})
+	env, _, out := fakeRoot(t, map[string]any{"/api/v1/compliance/rules": api.ComplianceList{SchemaVersion: 1, Kind: "rule",
+		Items: []api.ComplianceSummary{{ID: "other", Nodes: 1}, {ID: "base", Nodes: 4, NodesCompliant: 3, NodeCompliance: f(75)}}}})
 	cmds := Commands()
 	if err := Main(context.Background(), cmds, []string{"wait", "rule-compliant", "base", "--min", "75", "--timeout", "10s"}, env); err != nil {
 		t.Fatalf("--min 75 on a rule at 75 %%: %v", err)

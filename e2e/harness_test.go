@@ -28,6 +28,14 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bosunBin = filepath.Join(dir, "bosun")
+	// The daemons look for their default files in an empty directory rather than /etc/bosun,
+	// so that an installed bosun's files change nothing here (every process inherits it).
+	etc := filepath.Join(dir, "etc")
+	if err := os.Mkdir(etc, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("BOSUN_ROLE_CONFIG_DIR", etc)
 	build := exec.Command("go", "build", "-o", bosunBin, "../cmd/bosun")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

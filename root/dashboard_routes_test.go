@@ -57,6 +57,7 @@ func TestDashboardNeedsToken(t *testing.T) {
 		"/api/v1/status", "/api/v1/compliance", "/api/v1/compliance/nodes", "/api/v1/compliance/rules",
 		"/api/v1/nodes", "/api/v1/relays", "/api/v1/drift?limit=10",
 		"/api/v1/inventory/nodes?column=os,kernel,ip,packages,updates,security_updates",
+		"/api/v1/inventory/nodes?column=os,kernel,ip,packages,updates,security_updates&node=" + n.id.NodeID,
 		"/api/v1/nodes/" + n.id.NodeID, "/api/v1/compliance/nodes/" + n.id.NodeID,
 		"/api/v1/nodes/" + n.id.NodeID + "/inventory", "/api/v1/compliance/rules/r-base?components=all",
 	}

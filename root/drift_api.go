@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/bosun-io/bosun/root/api"
@@ -79,7 +80,7 @@ func readDrift(path string, limit int) (api.DriftList, error) {
 // reading backwards in chunks and at most limit bytes; more is true when earlier lines exist.
 func tailLines(f io.ReaderAt, size int64, n int, limit int64) (lines [][]byte, more bool, err error) {
 	const chunk = 64 << 10
-	var buf []byte
+	var chunks [][]byte // newest first, joined once: prepending each would copy all read so far
 	end, newlines := size, 0
 	for end > 0 && size-end < limit {
 		start := max(end-chunk, 0, size-limit)
@@ -87,13 +88,15 @@ func tailLines(f io.ReaderAt, size int64, n int, limit int64) (lines [][]byte, m
 		if _, err := f.ReadAt(b, start); err != nil && err != io.EOF {
 			return nil, false, err
 		}
-		buf = append(b, buf...)
+		chunks = append(chunks, b)
 		end = start
 		// n complete lines need n+1 newlines unless the start of the file is reached.
 		if newlines += bytes.Count(b, []byte{'\n'}); newlines > n {
 			break
 		}
 	}
+	slices.Reverse(chunks)
+	buf := bytes.Join(chunks, nil)
 	all := bytes.Split(bytes.TrimRight(buf, "\n"), []byte{'\n'})
 	if end > 0 && len(all) > 0 {
 		all = all[1:] // the first piece may be the tail of a line that began earlier

@@ -481,6 +481,38 @@ func factsDoc(n api.Node, inv *inventory.Inventory) (map[string]any, error) {
 	return doc, nil
 }
 
+// factNodes returns the nodes of a fact query: all of them, or with node=ID those named, in
+// the order given, skipping IDs that name no node (one deleted since the caller listed it).
+// The dashboard's overview names the rows it shows, so that it reads their inventories and
+// not the whole fleet's.
+func (r *Root) factNodes(req *http.Request, ids []string) ([]api.Node, error) {
+	if len(ids) == 0 {
+		return r.reg.Nodes(req.Context())
+	}
+	nodes := make([]api.Node, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		n, err := r.reg.Node(req.Context(), id)
+		if errors.Is(err, api.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if r.reg.liveness != nil { // as Nodes fills it
+			if m, ok := r.reg.liveness(n.ID); ok {
+				n.Liveness, n.LivenessSince = m.State, m.Since
+			}
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes, nil
+}
+
 func (r *Root) getNodeFacts(w http.ResponseWriter, req *http.Request, _ api.Principal) {
 	q := req.URL.Query()
 	var conds []api.Condition
@@ -506,7 +538,7 @@ func (r *Root) getNodeFacts(w http.ResponseWriter, req *http.Request, _ api.Prin
 			columns, paths = append(columns, c), append(paths, p)
 		}
 	}
-	nodes, err := r.reg.Nodes(req.Context())
+	nodes, err := r.factNodes(req, q["node"])
 	if err != nil {
 		r.logInternal(req, err)
 		failErr(w, err)

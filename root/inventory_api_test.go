@@ -154,5 +154,18 @@ func TestInventoryQueries(t *testing.T) {
 	if _, err := r.api.NodeFacts(ctx, []string{"ram!"}, nil); !errors.As(err, &he) || he.StatusCode != 400 {
 		t.Errorf("bad condition: got %v, want 400", err)
 	}
-	_ = db
+
+	// node=ID: only the nodes named, in the order given, once each; unknown IDs are skipped.
+	resp, b := r.getAs(t, r.init.AdminToken, "/api/v1/inventory/nodes?column=hostname&node="+db+"&node=no-such-node&node="+web+"&node="+db)
+	var named api.NodeFacts
+	if resp.StatusCode != 200 || json.Unmarshal(b, &named) != nil {
+		t.Fatalf("node=: got %d %s", resp.StatusCode, b)
+	}
+	var hosts []string
+	for _, n := range named.Nodes {
+		hosts = append(hosts, n.Node.Hostname)
+	}
+	if want := []string{"db1", "web1"}; !slices.Equal(hosts, want) {
+		t.Errorf("node=%s&node=no-such-node&node=%s&node=%s: got %v, want %v", db, web, db, hosts, want)
+	}
 }

@@ -298,26 +298,9 @@ func (c *reports) recordChanges(body *wire.ReportBody, changes []compliance.Chan
 	}
 }
 
-// driftEvent is one line of the drift log, and what a hook receives on stdin.
-type driftEvent struct {
-	Time           time.Time `json:"time"`
-	Kind           string    `json:"kind"`
-	NodeID         string    `json:"nodeId"`
-	Hostname       string    `json:"hostname,omitempty"`
-	RunID          uint64    `json:"runId"`
-	ConfigID       string    `json:"configId"`
-	RunEnd         time.Time `json:"runEnd"`
-	RuleID         string    `json:"ruleId"`
-	RuleName       string    `json:"ruleName,omitempty"`
-	DirectiveID    string    `json:"directiveId"`
-	DirectiveName  string    `json:"directiveName,omitempty"`
-	ComponentIndex int       `json:"componentIndex"`
-	ComponentID    string    `json:"componentId,omitempty"`
-	ComponentName  string    `json:"componentName,omitempty"`
-	State          string    `json:"state"`
-	Status         string    `json:"status"`
-	Message        string    `json:"message,omitempty"`
-}
+// driftEvent is one line of the drift log, and what a hook receives on stdin: the fields of
+// api.DriftEvent, which GET /api/v1/drift reads back, with the hooks' environment.
+type driftEvent api.DriftEvent
 
 func (e *driftEvent) env() []string {
 	return []string{

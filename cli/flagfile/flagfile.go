@@ -84,12 +84,24 @@ func Keys(fs *pflag.FlagSet, except ...string) *pflag.FlagSet {
 	return keys
 }
 
+// MaxSize bounds what Read reads: a configuration file is a few kilobytes, and --config
+// /dev/zero or a log file named by mistake must not fill the memory.
+const MaxSize = 1 << 20
+
 // Read reads and checks the file at path; see [Parse]. A file that does not exist returns an
 // error that errors.Is(err, fs.ErrNotExist) recognises.
 func Read(path string, keys *pflag.FlagSet) (*File, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read configuration: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read configuration %s: %w", path, err)
+	}
+	if len(data) > MaxSize {
+		return nil, &Error{File: path, Problems: []Problem{{Msg: fmt.Sprintf("larger than %d KiB: not a configuration file", MaxSize>>10)}}}
 	}
 	return Parse(path, data, keys)
 }

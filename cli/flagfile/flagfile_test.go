@@ -1,9 +1,11 @@
 package flagfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -189,6 +191,19 @@ func TestReadMissingFile(t *testing.T) {
 	_, err := Read(filepath.Join(t.TempDir(), "none.yaml"), keys())
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("got %v, want an error that is fs.ErrNotExist", err)
+	}
+}
+
+// TestReadTooLarge: a file over MaxSize is refused, not read whole.
+func TestReadTooLarge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("# comment\n"), MaxSize/10+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Read(path, keys())
+	var fe *Error
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "larger than 1024 KiB") {
+		t.Errorf("got %v, want a file that is too large", err)
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 )
 
 var configDefaultsCommand = &cli.Command{
-	Name: "config defaults", Args: "ROLE",
+	Name: "config defaults", Args: "root|relay|agent",
 	Short: "print a role's configuration file with every key, its default and its help",
 	Long: `Prints the configuration file of a role (root, relay or agent) as YAML: every key, which is a
 long flag of the role's daemon, with its help as a comment and its default commented out.

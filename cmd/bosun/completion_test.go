@@ -21,13 +21,23 @@ import (
 )
 
 // TestMain lets the completion scripts run this test binary as bosun: with BOSUN_TEST_MAIN
-// set it is the real main.
+// set it is the real main. The roles' default files are looked for in an empty directory, not
+// in /etc/bosun, so that an installed bosun's files change nothing here; the processes the
+// tests start inherit it.
 func TestMain(m *testing.M) {
 	if os.Getenv("BOSUN_TEST_MAIN") == "1" {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	dir, err := os.MkdirTemp("", "bosun-test-etc")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv(configDirEnv, dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // completionWorld is a directory with a bosun on PATH that talks to a fake root listing
@@ -127,6 +137,8 @@ var completionCases = []struct {
 	{[]string{"bosun", "apply", "-f", "si"}, []string{"site.yml"}},
 	{[]string{"bosun", "root", "import", "bun"}, []string{"bundle.bin"}},
 	{[]string{"bosun", "relay", "export", "--data", "dat"}, []string{"datadir"}},
+	{[]string{"bosun", "config", "check", "--role", ""}, []string{"agent", "relay", "root"}},
+	{[]string{"bosun", "config", "defaults", "r"}, []string{"relay", "root"}},
 }
 
 func checkCandidates(t *testing.T, shell, out string) {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	iofs "io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -15,7 +17,23 @@ import (
 // roles are the daemons that read a configuration file, /etc/bosun/<role>.yaml.
 var roles = []string{"root", "relay", "agent"}
 
+// configDirEnv names the directory of the roles' files in place of /etc/bosun. The test
+// harnesses (TestMain of cmd/bosun and e2e) point it at an empty directory, so that the files
+// of a bosun package installed on the machine cannot change what the tests see.
+const configDirEnv = "BOSUN_ROLE_CONFIG_DIR"
+
+// configPath is where a role's file is documented to be: help, hints, the reference and the
+// packaged files name it.
 func configPath(role string) string { return "/etc/bosun/" + role + ".yaml" }
+
+// defaultConfigPath is the file a role reads when --config is not given: configPath, or the
+// file in $BOSUN_ROLE_CONFIG_DIR.
+func defaultConfigPath(role string) string {
+	if dir := os.Getenv(configDirEnv); dir != "" {
+		return filepath.Join(dir, role+".yaml")
+	}
+	return configPath(role)
+}
 
 // roleCommand is the daemon whose flags are the keys of a role's configuration file.
 func roleCommand(role string) *cli.Command {
@@ -47,6 +65,10 @@ func parseRole(s string) (string, error) {
 	return "", cli.Usagef("unknown role %q: want root, relay or agent", s)
 }
 
+// mainFlags are the flags cli.Main gives every verb: they are no role's keys, the colours of
+// a terminal being no setting of a daemon.
+var mainFlags = map[string]bool{"color": true, "colour": true, "help": true}
+
 // readConfig reads and checks a role's file; an unknown key that another role has is said to
 // belong there, for a relay's upstream pasted into agent.yaml.
 func readConfig(path, role string) (*flagfile.File, error) {
@@ -65,8 +87,11 @@ func readConfig(path, role string) (*flagfile.File, error) {
 				in = append(in, configPath(r))
 			}
 		}
-		if len(in) > 0 {
+		switch {
+		case len(in) > 0:
 			fe.Problems[i].Msg += fmt.Sprintf(" (a key of %s)", strings.Join(in, " and "))
+		case mainFlags[p.Key]:
+			fe.Problems[i].Msg += fmt.Sprintf(" (--%s is a flag of every verb, for the command line only)", p.Key)
 		}
 	}
 	return nil, err
@@ -81,7 +106,7 @@ type configFile struct {
 }
 
 func (c *configFile) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&c.Path, "config", configPath(c.role),
+	fs.StringVar(&c.Path, "config", defaultConfigPath(c.role),
 		"configuration file: YAML, keys are the long flags of bosun "+c.role+"; flags given here win; a missing default file is no error")
 }
 

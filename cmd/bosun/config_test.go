@@ -127,6 +127,7 @@ func TestConfigCheck(t *testing.T) {
 	typo := writeFile(t, filepath.Join(dir, "agent-dmz.yaml"), "# a typo\ndata: /srv/agent\n\nsevrer: relay1:6710\n")
 	relay := writeFile(t, filepath.Join(dir, "zone-a.yaml"), "upstream: root:6710\nqueue-bytes: 1024\n")
 	badValue := writeFile(t, filepath.Join(dir, "relay.yaml"), "upstream: root:6710\nqueue-bytes: 8G\nlog-level: loud\n")
+	color := writeFile(t, filepath.Join(dir, "root-color.yaml"), "color: never\n")
 	tests := []struct {
 		name   string
 		args   []string
@@ -140,6 +141,7 @@ func TestConfigCheck(t *testing.T) {
 		{"bad values", []string{badValue}, 1, []string{
 			badValue + `:2: key "queue-bytes": "8G" is not a whole number`,
 			badValue + `:3: key "log-level": "loud": want debug, info, warn or error`}},
+		{"the global --color is no key", []string{color}, 1, []string{color + `:1: unknown key "color" (--color is a flag of every verb, for the command line only)`}},
 		{"several files", []string{good, typo}, 1, []string{good + ": valid", typo + ":4:", "1 of 2 files"}},
 		{"missing file", []string{filepath.Join(dir, "root.yaml")}, 1, []string{"no such file"}},
 		{"role not in the name", []string{relay}, 2, []string{"names no role; pass --role"}},
@@ -283,5 +285,23 @@ server-timeout: 2s
 	}
 	if _, err := os.Stat(fromFile); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the file's data directory %s was used although --data was given: %v", fromFile, err)
+	}
+}
+
+// TestConfigDirEnv: BOSUN_ROLE_CONFIG_DIR moves the default file, which is how TestMain keeps
+// /etc/bosun out of the tests.
+func TestConfigDirEnv(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(configDirEnv, dir)
+	data := filepath.Join(dir, "data")
+	writeFile(t, filepath.Join(dir, "agent.yaml"), "data: "+data+"\n")
+	if _, stderr, status := run(t, "agent", "set-force-audit"); status != 0 {
+		t.Fatalf("set-force-audit: status %d, %s", status, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(data, "force-audit")); err != nil {
+		t.Errorf("the data directory of %s/agent.yaml was not used: %v", dir, err)
+	}
+	if got, want := defaultConfigPath("relay"), filepath.Join(dir, "relay.yaml"); got != want {
+		t.Errorf("got default file %s, want %s", got, want)
 	}
 }

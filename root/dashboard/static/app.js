@@ -183,13 +183,26 @@
 
   // ---- views ----
 
+  const FACT_COLUMNS = 'column=os,kernel,ip,packages,updates,security_updates';
+
+  // byHost is the nodes' order in the tables: the registry's, by hostname then ID.
+  const byHost = (a, b) => (a.hostname || '').localeCompare(b.hostname || '') || a.id.localeCompare(b.id);
+
+  // inventoryFacts reads the inventory columns of the nodes listed, each named with node=, so that the
+  // root reads those nodes' inventories and not the whole fleet's; all reads every node's.
+  function inventoryFacts(nodes, all) {
+    if (all) return api('/inventory/nodes?' + FACT_COLUMNS);
+    if (!nodes.length) return Promise.resolve({ columns: [], nodes: [] });
+    return api('/inventory/nodes?' + FACT_COLUMNS + nodes.map((n) => '&node=' + encodeURIComponent(n.id)).join(''));
+  }
+
   async function loadFleet(driftLimit) {
-    const [fleet, cnodes, nodes, relays, drift, facts] = await Promise.all([
+    const [fleet, cnodes, nodes, relays, drift] = await Promise.all([
       api('/compliance'), api('/compliance/nodes'), api('/nodes'), api('/relays'),
       api('/drift?limit=' + driftLimit),
-      api('/inventory/nodes?column=os,kernel,ip,packages,updates,security_updates'),
     ]);
-    return { fleet, cnodes: cnodes.nodes, nodes: nodes.nodes, relays: relays.relays, drift: drift, facts };
+    const shown = nodes.nodes.slice().sort(byHost).slice(0, OVERVIEW_NODES);
+    return { fleet, cnodes: cnodes.nodes, nodes: nodes.nodes, relays: relays.relays, drift: drift, facts: await inventoryFacts(shown, false) };
   }
 
   function fleetCard(d) {
@@ -243,7 +256,7 @@
     const comp = {};
     for (const c of d.cnodes) comp[c.nodeId] = c;
     const facts = factsByNode(d.facts);
-    const all = d.nodes.slice().sort((a, b) => (a.hostname || '').localeCompare(b.hostname || '') || a.id.localeCompare(b.id));
+    const all = d.nodes.slice().sort(byHost);
     const nodes = more ? all.slice(0, OVERVIEW_NODES) : all;
     const rows = nodes.map((n) => {
       const c = comp[n.id];
@@ -327,9 +340,10 @@
     return rulesCard(l.items, false);
   }
 
+  // nodesView lists every node: it reads what its table shows, not the overview's cards.
   async function nodesView() {
-    const d = await loadFleet(1);
-    return nodesCard(d, false);
+    const [cnodes, nodes, all] = await Promise.all([api('/compliance/nodes'), api('/nodes'), inventoryFacts(null, true)]);
+    return nodesCard({ cnodes: cnodes.nodes, nodes: nodes.nodes, facts: all }, false);
   }
 
   async function driftView() {
@@ -337,9 +351,18 @@
     return driftCard(drift, false);
   }
 
+  // nodesNamed reads the nodes of ids (policy servers, relay paths: a few), not the whole
+  // fleet's list, for the names of links; an ID the root no longer knows is left out.
+  async function nodesNamed(ids) {
+    const uniq = [...new Set(ids.filter(Boolean))];
+    const got = await Promise.all(uniq.map((id) => optional('/nodes/' + seg(id))));
+    return got.filter(Boolean).map((x) => x.node);
+  }
+
   async function relaysView() {
-    const [relays, nodes] = await Promise.all([api('/relays'), api('/nodes')]);
-    return relaysCard(relays.relays, nodes.nodes);
+    const relays = (await api('/relays')).relays;
+    const hops = await nodesNamed(relays.flatMap((r) => r.node.path || []));
+    return relaysCard(relays, hops);
   }
 
   // componentRows lists components; withValue for a node's, whose reporting values the API
@@ -416,11 +439,11 @@
   }
 
   async function nodeView(id) {
-    const [nd, comp, inv, all] = await Promise.all([api('/nodes/' + seg(id)), optional('/compliance/nodes/' + seg(id)),
-      optional('/nodes/' + seg(id) + '/inventory'), api('/nodes')]);
+    const [nd, comp, inv] = await Promise.all([api('/nodes/' + seg(id)), optional('/compliance/nodes/' + seg(id)),
+      optional('/nodes/' + seg(id) + '/inventory')]);
     const n = nd.node;
     const names = {};
-    for (const x of all.nodes) names[x.id] = x.hostname || x.id;
+    for (const x of await nodesNamed([n.policyServer].concat(n.path || []))) names[x.id] = x.hostname || x.id;
     const server = (sid) => names[sid] ? link(nodeHref(sid), names[sid]) : sid;
     const c = comp && comp.node;
     const facts = (k, v) => (v === undefined || v === null || v === '') ? null : [h('dt', {}, k), h('dd', {}, v)];
