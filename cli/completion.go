@@ -39,6 +39,15 @@ var flagValues = map[string][]string{
 	"reporting-mode":      {"full", "changes-only", "disabled"},
 }
 
+// flagWordsAnnotation marks a flag whose words differ from flagValues' for its name on one
+// verb (--role of a token, not of a node); SetFlagWords sets it.
+const flagWordsAnnotation = "bosun-words"
+
+// SetFlagWords says which words the flag called name of fs takes, for completion.
+func SetFlagWords(fs *pflag.FlagSet, name string, words ...string) {
+	_ = fs.SetAnnotation(name, flagWordsAnnotation, words)
+}
+
 // pathFlags are the flags whose value is a file (":file") or a directory (":dir").
 var pathFlags = map[string]string{
 	"file": ":file", "to": ":file", "root-cert": ":file", "config": ":file", "cli-config": ":file",
@@ -137,6 +146,9 @@ func takesValue(f *pflag.Flag) bool { return f.NoOptDefVal == "" }
 
 // flagCompletion is what follows a flag: its words, ":file", ":dir", or nothing to offer.
 func flagCompletion(f *pflag.Flag) []string {
+	if v, ok := f.Annotations[flagWordsAnnotation]; ok {
+		return v
+	}
 	if v, ok := flagValues[f.Name]; ok {
 		return v
 	}
