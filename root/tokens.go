@@ -303,6 +303,7 @@ func (r *Root) tokenRoutes(route api.RouteFunc, _ api.PublicFunc) {
 			return
 		}
 		r.log.Info("api token created", "token", tok.Name, "role", tok.Role, "principal", p.Name)
+		w.Header().Set("Content-Type", "application/json") // Reply's would come after the status
 		w.WriteHeader(http.StatusCreated)
 		api.Reply(w, api.TokenCreated{SchemaVersion: api.SchemaVersion, Token: tok, Secret: secret})
 	})

@@ -35,6 +35,9 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Fatalf("got %+v", created)
 	}
 	ro := r.as(created.Secret)
+	if !created.Token.Expires.IsZero() || !created.Token.LastUsed.IsZero() {
+		t.Errorf("a new token without expiry: got %+v", created.Token)
+	}
 
 	if _, err := ro.Nodes(ctx, ""); err != nil {
 		t.Errorf("read-only GET /api/v1/nodes: %v", err)
@@ -220,5 +223,37 @@ func TestCreateTokenOffline(t *testing.T) {
 	evs, err := r.pol.events()
 	if err != nil || len(evs) == 0 || !strings.HasPrefix(evs[0].By, "offline") || evs[0].What != "create admin token rescue" {
 		t.Errorf("the event log's latest: %+v, %v", evs, err)
+	}
+}
+
+// TestCreateTokenAnswer: the creation is 201 with a JSON body.
+func TestCreateTokenAnswer(t *testing.T) {
+	r := startRoot(t, nil)
+	req, err := http.NewRequest(http.MethodPost, r.api.BaseURL+"/api/v1/tokens", strings.NewReader(`{"name":"ci","role":"operator"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+r.init.AdminToken)
+	resp, err := r.api.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got api.TokenCreated
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != http.StatusCreated ||
+		resp.Header.Get("Content-Type") != "application/json" || got.Secret == "" {
+		t.Errorf("got HTTP %d, Content-Type %q, %+v, %v", resp.StatusCode, resp.Header.Get("Content-Type"), got, err)
+	}
+	for _, body := range []string{`{"name":"x","role":"operator","rol":"admin"}`, `not json`} {
+		req, _ := http.NewRequest(http.MethodPost, r.api.BaseURL+"/api/v1/tokens", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+r.init.AdminToken)
+		resp, err := r.api.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("body %s: got HTTP %d, want 400", body, resp.StatusCode)
+		}
 	}
 }
