@@ -326,6 +326,10 @@ func CreateToken(dir string, req api.TokenRequest) (api.TokenCreated, error) {
 		return api.TokenCreated{}, fmt.Errorf("%w: %s; run: bosun root init --data %s", ErrNotInitialised, dir, dir)
 	}
 	db, err := store.Open(filepath.Join(dir, dbDir), store.Options{Profile: store.ProfileRoot})
+	var dirErr *store.DirError
+	if errors.As(err, &dirErr) || errors.Is(err, store.ErrSchemaVersion) {
+		return api.TokenCreated{}, err // says what to do itself
+	}
 	if err != nil {
 		return api.TokenCreated{}, fmt.Errorf("open the root's store (stop the root first: it holds its store locked while it runs; or, with an admin token, use bosun tokens create): %w", err)
 	}
