@@ -39,6 +39,15 @@ var flagValues = map[string][]string{
 	"reporting-mode":      {"full", "changes-only", "disabled"},
 }
 
+// flagWordsAnnotation marks a flag whose words differ from flagValues' for its name on one
+// verb (--role of a token, not of a node); SetFlagWords sets it.
+const flagWordsAnnotation = "bosun-words"
+
+// SetFlagWords says which words the flag called name of fs takes, for completion.
+func SetFlagWords(fs *pflag.FlagSet, name string, words ...string) {
+	_ = fs.SetAnnotation(name, flagWordsAnnotation, words)
+}
+
 // pathFlags are the flags whose value is a file (":file") or a directory (":dir").
 var pathFlags = map[string]string{
 	"file": ":file", "to": ":file", "root-cert": ":file", "config": ":file", "cli-config": ":file",
@@ -135,14 +144,9 @@ func isWordChoice(args string) bool {
 // takesValue says whether a flag is followed by a value (pflag's booleans are not).
 func takesValue(f *pflag.Flag) bool { return f.NoOptDefVal == "" }
 
-// FlagWords is the annotation (pflag's FlagSet.SetAnnotation) by which a verb gives the
-// words one of its flags takes when they are not those of flagValues for its name: the --role
-// of bosun config check takes root, relay or agent, not a node's role.
-const FlagWords = "bosun-completion-words"
-
 // flagCompletion is what follows a flag: its words, ":file", ":dir", or nothing to offer.
 func flagCompletion(f *pflag.Flag) []string {
-	if v := f.Annotations[FlagWords]; len(v) > 0 {
+	if v, ok := f.Annotations[flagWordsAnnotation]; ok {
 		return v
 	}
 	if v, ok := flagValues[f.Name]; ok {

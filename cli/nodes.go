@@ -16,6 +16,7 @@ func Commands() []*Command {
 		nodesPropertiesCommand, nodesSettingsCommand, nodesRunsCommand}
 	cmds = append(cmds, airgapCommands()...)
 	cmds = append(cmds, meshCommands()...)
+	cmds = append(cmds, tokenCommands()...)
 	cmds = append(cmds, inventorySoftwareCommand, inventoryDiffCommand)
 	cmds = append(cmds, complianceCommands()...)
 	cmds = append(cmds, apiSpecCommand)

@@ -69,8 +69,7 @@ func Init(dir string, opts InitOptions) (InitResult, error) {
 		return InitResult{}, err
 	}
 	defer db.Close()
-	tok := &tokens{kv: db.Bucket(bucketTokens), now: time.Now}
-	secret, err := tok.create("admin", api.RoleAdmin)
+	_, secret, err := newTokens(db, time.Now, nil).create("bosun root init", api.TokenRequest{Name: "admin", Role: api.RoleAdmin.String()})
 	if err != nil {
 		return InitResult{}, err
 	}

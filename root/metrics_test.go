@@ -28,10 +28,11 @@ func (r *testRoot) scrape(t *testing.T, token string) metrics.Samples {
 func TestMetrics(t *testing.T) {
 	r := startRoot(t, nil)
 	ctx := context.Background()
-	ro, err := (&tokens{kv: r.db.Bucket(bucketTokens), now: time.Now}).create("prometheus", api.RoleReadOnly)
+	created, err := r.api.CreateToken(ctx, api.TokenRequest{Name: "prometheus", Role: api.RoleReadOnly.String()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	ro := created.Secret
 
 	for _, bad := range []string{"", "not-a-token"} {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -230,6 +230,7 @@ func TestOpenAPISchemasMatchResponses(t *testing.T) {
 		{"/api/v1/relays", "/api/v1/relays", ""},
 		{"/api/v1/mesh/members", "/api/v1/mesh/members", ""},
 		{"/api/v1/mesh/keys", "/api/v1/mesh/keys", ""},
+		{"/api/v1/tokens", "/api/v1/tokens", "tokens"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.template, func(t *testing.T) {

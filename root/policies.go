@@ -458,6 +458,9 @@ func (p *policies) revert(by string, id uint64) (Event, error) {
 		return Event{}, fmt.Errorf("event %d: %w", id, err)
 	}
 	for _, c := range ev.Changes {
+		if c.Kind == eventKindToken {
+			return Event{}, fmt.Errorf("%w: event %d changed API token %s, not the policy model; a revoked token cannot come back: make a new one with bosun tokens create", policy.ErrInvalid, id, c.ID)
+		}
 		if strings.HasPrefix(c.Kind, "node") {
 			return Event{}, fmt.Errorf("%w: event %d changed node %s, not the policy model; set it back with bosun nodes accept|refuse|properties|settings", policy.ErrInvalid, id, c.ID)
 		}

@@ -119,6 +119,7 @@ type Root struct {
 	scores  *scores
 	watch   *watcher
 	handler *handler
+	tokens  *tokens
 	metrics *rootMetrics
 	core    *mesh.Pool // nil when the root does not gossip
 	members membership
@@ -198,12 +199,13 @@ func New(cfg Config) (*Root, error) {
 		db.Close()
 		return nil, fmt.Errorf("listen API on %s: %w", cfg.APIAddr, err)
 	}
+	r.tokens = newTokens(db, cfg.Now, r.log)
 	r.apiCfg = api.Config{
 		Registry: r.reg,
-		Tokens:   &tokens{kv: db.Bucket(bucketTokens), now: cfg.Now},
+		Tokens:   r.tokens,
 		Status:   r.status,
 		Logger:   r.log,
-		Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.meshRoutes, r.ledgerRoutes, r.complianceGroupRoutes, r.inventoryRoutes, r.complianceRoutes, r.driftRoutes, r.dashboardRoutes, r.metricsRoutes},
+		Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.meshRoutes, r.ledgerRoutes, r.complianceGroupRoutes, r.inventoryRoutes, r.complianceRoutes, r.driftRoutes, r.dashboardRoutes, r.metricsRoutes, r.tokenRoutes},
 	}
 	r.apiSrv = &http.Server{
 		Handler:           r.metrics.instrument(api.NewHandler(r.apiCfg)),

@@ -232,11 +232,11 @@ func TestForwardedEnrolment(t *testing.T) {
 func TestAPITokens(t *testing.T) {
 	r := startRoot(t, nil)
 	ctx := context.Background()
-	tok := &tokens{kv: r.db.Bucket(bucketTokens), now: time.Now}
-	reader, err := tok.create("dashboard", api.RoleReadOnly)
+	created, err := r.api.CreateToken(ctx, api.TokenRequest{Name: "dashboard", Role: api.RoleReadOnly.String()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	reader := created.Secret
 	tests := []struct {
 		name  string
 		token string

@@ -35,7 +35,7 @@ type configCheckOptions struct {
 
 func (o *configCheckOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Role, "role", "", "root, relay or agent (default: guessed from each file's name)")
-	_ = fs.SetAnnotation("role", cli.FlagWords, roles) // not the node roles of nodes list --role
+	cli.SetFlagWords(fs, "role", roles...) // not the node roles of nodes list --role
 }
 
 // errConfigInvalid says the problems were printed already.

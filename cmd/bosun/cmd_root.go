@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/bosun-io/bosun/cli"
 	"github.com/bosun-io/bosun/mesh"
@@ -145,4 +146,50 @@ func (o *rootInitOptions) Run(ctx context.Context, env *cli.Env, args []string) 
 	fmt.Fprintf(env.Stdout, "CLI configuration written to %s\n", path)
 	fmt.Fprintf(env.Stdout, "Agents and relays pin the root with --server-fingerprint %s\n", res.KeyFingerprint)
 	return nil
+}
+
+var rootTokenCreateCommand = &cli.Command{
+	Name:  "root token create",
+	Short: "make an API token on a stopped root's data directory (a lost admin token)",
+	Long: `Makes an API token directly in the root's data directory, for when the API cannot be used: the
+admin token was lost, or every admin token expired. Stop the root first: it holds its store
+locked while it runs (with the root running and an admin token, use bosun tokens create). The
+secret goes to stdout, alone on its line, and is shown only this once; the event log records
+the creation as made offline by the user who ran this.`,
+	Examples: `systemctl stop bosun-root
+bosun root token create --data /var/lib/bosun/root --name rescue --role admin --expires 1d
+systemctl start bosun-root
+# then, with that token: make a lasting one, and revoke the rescue token
+bosun tokens create --name ops --role admin --token "$RESCUE" && bosun tokens revoke rescue`,
+	ExitStatus: `0  the token was made
+1  it could not be (the root is running, the name is taken, no root in the directory)
+2  the command line or the configuration file is wrong`,
+	New: func() cli.Options { return &rootTokenCreateOptions{configFile: configFile{role: "root"}} },
+}
+
+type rootTokenCreateOptions struct {
+	configFile
+	cli.TokenFlags
+	Data string
+}
+
+func (o *rootTokenCreateOptions) AddFlags(fs *pflag.FlagSet) {
+	o.configFile.AddFlags(fs)
+	fs.StringVar(&o.Data, "data", defaultRootData, "data directory")
+	o.TokenFlags.AddFlags(fs)
+}
+
+func (o *rootTokenCreateOptions) Run(_ context.Context, env *cli.Env, args []string) error {
+	if len(args) > 0 {
+		return cli.Usagef("unexpected argument %q (the name goes with --name)", args[0])
+	}
+	req, err := o.Request(time.Now())
+	if err != nil {
+		return err
+	}
+	created, err := root.CreateToken(o.Data, req)
+	if err != nil {
+		return err
+	}
+	return o.PrintCreated(env, created)
 }

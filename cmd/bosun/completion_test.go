@@ -128,6 +128,8 @@ var completionCases = []struct {
 	{[]string{"bosun", "compliance", "ru"}, []string{"rule", "rules"}},
 	{[]string{"bosun", "nodes", "list", "--st"}, []string{"--status"}},
 	{[]string{"bosun", "nodes", "list", "--status", ""}, []string{"accepted", "deleted", "pending", "refused"}},
+	{[]string{"bosun", "tokens", "create", "--role", ""}, []string{"admin", "operator", "read-only"}},
+	{[]string{"bosun", "nodes", "list", "--role", "r"}, []string{"relay", "root"}},
 	{[]string{"bosun", "compliance", "rule", "base", "--state", "no"}, []string{"no-answer", "non-compliant", "not-applicable"}},
 	{[]string{"bosun", "--color", "never", "nodes", "l"}, []string{"list"}},
 	{[]string{"bosun", "nodes", "list", "--color", "a"}, []string{"always", "auto"}},

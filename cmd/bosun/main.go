@@ -21,7 +21,7 @@ var version = "dev"
 func commands() []*cli.Command {
 	cmds := []*cli.Command{
 		versionCommand,
-		rootCommand, rootInitCommand,
+		rootCommand, rootInitCommand, rootTokenCreateCommand,
 		relayCommand, relayExportCommand, relayImportPoliciesCommand, techniquesCheckCommand,
 		agentCommand, agentInventoryCommand, agentPolicyCommand,
 		agentRunCommand, agentInfoCommand, agentSetForceAuditCommand, agentUnsetForceAuditCommand,

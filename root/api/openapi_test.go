@@ -367,6 +367,12 @@ var clientCalls = map[string]func(ctx context.Context, c *Client) error{
 	"NodePolicy":   func(ctx context.Context, c *Client) error { _, err := c.NodePolicy(ctx, "n1"); return err },
 	"Why":          func(ctx context.Context, c *Client) error { _, err := c.Why(ctx, "n1", "d1"); return err },
 	"OpenAPI":      func(ctx context.Context, c *Client) error { _, err := c.OpenAPI(ctx); return err },
+	"Tokens":       func(ctx context.Context, c *Client) error { _, err := c.Tokens(ctx); return err },
+	"CreateToken": func(ctx context.Context, c *Client) error {
+		_, err := c.CreateToken(ctx, TokenRequest{Name: "ci", Role: "operator", Expires: time.Unix(2e9, 0)})
+		return err
+	},
+	"RevokeToken": func(ctx context.Context, c *Client) error { _, err := c.RevokeToken(ctx, "ci"); return err },
 }
 
 func setStatusAll(ctx context.Context, c *Client) error {
@@ -500,6 +506,8 @@ var schemaTypes = map[string]reflect.Type{
 	"RelayStats": reflect.TypeFor[RelayStats](), "RunLedger": reflect.TypeFor[RunLedger](), "SectionChange": reflect.TypeFor[SectionChange](),
 	"SoftwareInstall": reflect.TypeFor[SoftwareInstall](), "SoftwareSearch": reflect.TypeFor[SoftwareSearch](),
 	"Status": reflect.TypeFor[Status](), "Watcher": reflect.TypeFor[Watcher](), "Why": reflect.TypeFor[Why](),
+	"Token": reflect.TypeFor[Token](), "TokenList": reflect.TypeFor[TokenList](), "TokenRequest": reflect.TypeFor[TokenRequest](),
+	"TokenCreated": reflect.TypeFor[TokenCreated](), "TokenRevoked": reflect.TypeFor[TokenRevoked](),
 
 	"ComplianceState": nil, "NodeStatus": nil, "ErrorCode": nil,
 	"KeyRotation":  nil, // a map the root answers POST /api/v1/mesh/keys/rotate with

@@ -48,7 +48,8 @@ type Principal struct {
 	Role Role
 }
 
-// ErrBadToken is returned by a TokenStore for a token it does not know.
+// ErrBadToken is returned by a TokenStore for a token it does not know, or wrapped, with
+// what to do, for one it will not take any more (expired). The caller is told the message.
 var ErrBadToken = errors.New("unknown token")
 
 // TokenStore authenticates bearer tokens.
@@ -160,7 +161,7 @@ func (s *server) authenticated(need Role, h func(http.ResponseWriter, *http.Requ
 		p, err := s.cfg.Tokens.Authenticate(r.Context(), token)
 		if err != nil {
 			if errors.Is(err, ErrBadToken) {
-				s.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "unknown token")
+				s.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, err.Error())
 			} else {
 				s.internal(w, r, err)
 			}
