@@ -147,12 +147,24 @@ func (p *policies) generate(pass func(policy.Emit) ([]policy.Problem, policy.Sta
 	p.genMu.Lock()
 	p.gen.Running, p.gen.LastStart = true, p.now()
 	p.genMu.Unlock()
+	// Policies are stored policiesPerTxn at a time: one synced transaction each costs an
+	// fsync, and one per node made a fleet's generation take minutes of disk waits.
 	var storeErr error
+	batch := make([]*wire.AppliedPolicy, 0, policiesPerTxn)
+	flush := func() {
+		if storeErr == nil && len(batch) > 0 {
+			storeErr = p.storePolicies(batch)
+		}
+		batch = batch[:0]
+	}
 	probs, st, err := pass(func(ap *wire.AppliedPolicy) {
 		if storeErr == nil {
-			storeErr = p.storePolicy(ap)
+			if batch = append(batch, ap); len(batch) == policiesPerTxn {
+				flush()
+			}
 		}
 	})
+	flush()
 	if err == nil {
 		err = storeErr
 	}
@@ -174,39 +186,66 @@ func (p *policies) generate(pass func(policy.Emit) ([]policy.Problem, policy.Sta
 	return nil
 }
 
+// policiesPerTxn is how many compiled policies go into one transaction.
+const policiesPerTxn = 256
+
 // storePolicy signs and stores a node's applied policy, unless the stored one has the same
 // config id (after a restart the compiler emits every node once).
 func (p *policies) storePolicy(ap *wire.AppliedPolicy) error {
-	if p.configID(ap.NodeID) == ap.ConfigID {
+	return p.storePolicies([]*wire.AppliedPolicy{ap})
+}
+
+// storePolicies signs and stores applied policies in one transaction, skipping those whose
+// stored policy has the same config id; each node's current policy becomes its previous one.
+func (p *policies) storePolicies(aps []*wire.AppliedPolicy) error {
+	type signed struct {
+		ap    *wire.AppliedPolicy
+		frame []byte
+	}
+	todo := make([]signed, 0, len(aps))
+	for _, ap := range aps {
+		if p.configID(ap.NodeID) == ap.ConfigID {
+			continue
+		}
+		sp, err := wire.NewSignedPolicy(ap, p.key)
+		if err != nil {
+			return fmt.Errorf("sign policy of %s: %w", ap.NodeID, err)
+		}
+		b, err := wire.AppendFrame(nil, sp)
+		if err != nil {
+			return err
+		}
+		todo = append(todo, signed{ap, b})
+	}
+	if len(todo) == 0 {
 		return nil
 	}
-	prev, err := p.db.Bucket(bucketPolicies).Get(ap.NodeID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	sp, err := wire.NewSignedPolicy(ap, p.key)
-	if err != nil {
-		return fmt.Errorf("sign policy of %s: %w", ap.NodeID, err)
-	}
-	b, err := wire.AppendFrame(nil, sp)
-	if err != nil {
-		return err
-	}
-	err = p.db.Update(func(tx *store.Txn) error {
-		if prev != nil {
-			if err := tx.Put(bucketPrevious, ap.NodeID, prev); err != nil {
+	err := p.db.Update(func(tx *store.Txn) error {
+		for _, s := range todo {
+			prev, err := tx.Get(bucketPolicies, s.ap.NodeID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if prev != nil {
+				if err := tx.Put(bucketPrevious, s.ap.NodeID, prev); err != nil {
+					return err
+				}
+			}
+			if err := tx.Put(bucketPolicies, s.ap.NodeID, s.frame); err != nil {
 				return err
 			}
 		}
-		return tx.Put(bucketPolicies, ap.NodeID, b)
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store policy of %s: %w", ap.NodeID, err)
+		return fmt.Errorf("store %d policies (%s...): %w", len(todo), todo[0].ap.NodeID, err)
 	}
-	p.ids.Store(ap.NodeID, ap.ConfigID)
-	p.log.Debug("policy stored", "node", ap.NodeID, "config_id", ap.ConfigID)
-	if p.stored != nil {
-		p.stored(ap)
+	for _, s := range todo {
+		p.ids.Store(s.ap.NodeID, s.ap.ConfigID)
+		p.log.Debug("policy stored", "node", s.ap.NodeID, "config_id", s.ap.ConfigID)
+		if p.stored != nil {
+			p.stored(s.ap)
+		}
 	}
 	return nil
 }
@@ -281,39 +320,64 @@ func (p *policies) appliedPolicy(nodeID string) (*wire.AppliedPolicy, error) {
 }
 
 // nodeChanged recompiles one node after its status or inventory changed.
-func (p *policies) nodeChanged(id string) {
+func (p *policies) nodeChanged(id string) { p.nodesChanged([]string{id}) }
+
+// nodesChanged recompiles nodes after their status or inventory changed, in one pass: a
+// batch of acceptances compiles and stores its policies together.
+func (p *policies) nodesChanged(ids []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	rec, err := p.reg.record(id)
-	if err != nil {
-		p.log.Warn("policy update skipped", "node", id, "err", err)
+	var upsert []policy.Node
+	for _, id := range ids {
+		rec, err := p.reg.record(id)
+		if err != nil {
+			p.log.Warn("policy update skipped", "node", id, "err", err)
+			continue
+		}
+		if !getsPolicy(rec) {
+			p.removePolicy(id)
+			continue
+		}
+		n, err := p.node(rec)
+		if err != nil {
+			p.log.Warn("policy update skipped", "node", id, "err", err)
+			continue
+		}
+		upsert = append(upsert, n)
+	}
+	if len(upsert) == 0 {
 		return
 	}
-	if !getsPolicy(rec) {
-		p.compiler.RemoveNodes([]string{id})
-		p.ids.Store(id, "")
-		if err := p.db.Bucket(bucketPolicies).Delete(id); err != nil && !errors.Is(err, store.ErrNotFound) {
-			p.log.Warn("policy removal failed", "node", id, "err", err)
-		}
-		if err := p.db.Bucket(bucketPrevious).Delete(id); err != nil && !errors.Is(err, store.ErrNotFound) {
-			p.log.Warn("policy removal failed", "node", id, "err", err)
-		}
-		if p.removed != nil {
-			p.removed(id)
-		}
-		return
-	}
-	n, err := p.node(rec)
-	if err != nil {
-		p.log.Warn("policy update skipped", "node", id, "err", err)
-		return
-	}
-	err = p.generate(func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
-		probs, st := p.compiler.UpsertNodes([]policy.Node{n}, emit)
+	err := p.generate(func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
+		probs, st := p.compiler.UpsertNodes(upsert, emit)
 		return probs, st, nil
 	})
 	if err != nil {
-		p.log.Error("policy generation failed", "node", id, "err", err)
+		p.log.Error("policy generation failed", "nodes", len(upsert), "first", upsert[0].ID, "err", err)
+	}
+}
+
+// removePolicy forgets the policy of a node that no longer gets one. A pending node, whose
+// every inventory comes here, has none: nothing is written for it.
+func (p *policies) removePolicy(id string) {
+	p.compiler.RemoveNodes([]string{id})
+	had := p.configID(id) != ""
+	p.ids.Store(id, "")
+	if had {
+		err := p.db.Update(func(tx *store.Txn) error {
+			for _, bucket := range []string{bucketPolicies, bucketPrevious} {
+				if err := tx.Delete(bucket, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			p.log.Warn("policy removal failed", "node", id, "err", err)
+		}
+	}
+	if p.removed != nil {
+		p.removed(id)
 	}
 }
 

@@ -63,8 +63,10 @@ type keyRecord struct {
 type registry struct {
 	db  registryStore
 	now func() time.Time
-	// changed, if set, hears of every node whose status changed, after the change is durable.
-	changed func(nodeID string)
+	// changed, if set, hears of every node whose status changed, after the change is durable;
+	// changedMany, of a batch of them.
+	changed     func(nodeID string)
+	changedMany func(nodeIDs []string)
 	// liveness, if set, says what gossip knows of a node.
 	liveness func(nodeID string) (api.Member, bool)
 }
@@ -153,53 +155,9 @@ func txPut(tx *store.Txn, rec nodeRecord) error {
 func (r *registry) SetStatus(ctx context.Context, id, status, by string) (api.Node, error) {
 	var out api.Node
 	err := r.db.Update(func(tx *store.Txn) error {
-		rec, ok, err := txRecord(tx, id)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("node %s: %w", id, api.ErrNotFound)
-		}
-		fp := mesh.Fingerprint(rec.Key)
-		if len(rec.Key) == 0 {
-			// An inventory-only node has no key: its refusal is its own, not every keyless node's.
-			fp = "node:" + id
-		}
-		switch status {
-		case api.StatusAccepted:
-			if err := tx.Delete(bucketKeys, fp); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		case api.StatusRefused:
-			if rec.Status == api.StatusAccepted {
-				return fmt.Errorf("node %s is accepted; delete it instead of refusing it: %w", id, api.ErrConflict)
-			}
-			fallthrough
-		case api.StatusDeleted:
-			kb, err := json.Marshal(keyRecord{Status: status, NodeID: id, At: r.now()})
-			if err != nil {
-				return err
-			}
-			if err := tx.Put(bucketKeys, fp, kb); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("unknown node status %q", status)
-		}
-		if rec.Status != status {
-			before, _ := json.Marshal(map[string]string{"status": rec.Status})
-			after, _ := json.Marshal(map[string]string{"status": status})
-			err := recordEvent(tx, &api.Event{Time: r.now().UTC(), By: by, What: fmt.Sprintf("%s node %s (%s)", status, id, rec.Hostname),
-				Changes: []api.EventChange{{Kind: "node", ID: id, Op: "update", Before: before, After: after}}})
-			if err != nil {
-				return err
-			}
-			rec.Status = status
-			rec.StatusChanged = r.now()
-			rec.StatusChangedBy = by
-		}
-		out = rec.Node
-		return txPut(tx, rec)
+		var err error
+		out, err = r.setStatusTx(tx, id, status, by)
+		return err
 	})
 	if err != nil {
 		return api.Node{}, fmt.Errorf("set node %s %s: %w", id, status, err)
@@ -208,6 +166,101 @@ func (r *registry) SetStatus(ctx context.Context, id, status, by string) (api.No
 		r.changed(id)
 	}
 	return out, nil
+}
+
+// statusPerTxn is how many nodes one transaction of SetStatusMany changes.
+const statusPerTxn = 500
+
+// SetStatusMany makes the same decision on many nodes, statusPerTxn to a transaction, and
+// recompiles them together: accepting a fleet costs a few transactions and one compilation
+// pass rather than one of each per node. Nodes that are not registered are returned apart;
+// any other error stops the batch, after the chunks already committed.
+func (r *registry) SetStatusMany(ctx context.Context, ids []string, status, by string) (changed []api.Node, missing []string, err error) {
+	for start := 0; start < len(ids); start += statusPerTxn {
+		if err := ctx.Err(); err != nil {
+			return changed, missing, err
+		}
+		chunk := ids[start:min(start+statusPerTxn, len(ids))]
+		var done []api.Node
+		var absent []string
+		err := r.db.Update(func(tx *store.Txn) error {
+			done, absent = done[:0], absent[:0]
+			for _, id := range chunk {
+				n, err := r.setStatusTx(tx, id, status, by)
+				if errors.Is(err, api.ErrNotFound) {
+					absent = append(absent, id)
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				done = append(done, n)
+			}
+			return nil
+		})
+		if err != nil {
+			return changed, missing, fmt.Errorf("set %d nodes %s: %w", len(chunk), status, err)
+		}
+		changed, missing = append(changed, done...), append(missing, absent...)
+		if r.changedMany != nil && len(done) > 0 {
+			touched := make([]string, len(done))
+			for i, n := range done {
+				touched[i] = n.ID
+			}
+			r.changedMany(touched)
+		}
+	}
+	return changed, missing, nil
+}
+
+// setStatusTx records the decision on one node inside tx.
+func (r *registry) setStatusTx(tx *store.Txn, id, status, by string) (api.Node, error) {
+	rec, ok, err := txRecord(tx, id)
+	if err != nil {
+		return api.Node{}, err
+	}
+	if !ok {
+		return api.Node{}, fmt.Errorf("node %s: %w", id, api.ErrNotFound)
+	}
+	fp := mesh.Fingerprint(rec.Key)
+	if len(rec.Key) == 0 {
+		// An inventory-only node has no key: its refusal is its own, not every keyless node's.
+		fp = "node:" + id
+	}
+	switch status {
+	case api.StatusAccepted:
+		if err := tx.Delete(bucketKeys, fp); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return api.Node{}, err
+		}
+	case api.StatusRefused:
+		if rec.Status == api.StatusAccepted {
+			return api.Node{}, fmt.Errorf("node %s is accepted; delete it instead of refusing it: %w", id, api.ErrConflict)
+		}
+		fallthrough
+	case api.StatusDeleted:
+		kb, err := json.Marshal(keyRecord{Status: status, NodeID: id, At: r.now()})
+		if err != nil {
+			return api.Node{}, err
+		}
+		if err := tx.Put(bucketKeys, fp, kb); err != nil {
+			return api.Node{}, err
+		}
+	default:
+		return api.Node{}, fmt.Errorf("unknown node status %q", status)
+	}
+	if rec.Status != status {
+		before, _ := json.Marshal(map[string]string{"status": rec.Status})
+		after, _ := json.Marshal(map[string]string{"status": status})
+		err := recordEvent(tx, &api.Event{Time: r.now().UTC(), By: by, What: fmt.Sprintf("%s node %s (%s)", status, id, rec.Hostname),
+			Changes: []api.EventChange{{Kind: "node", ID: id, Op: "update", Before: before, After: after}}})
+		if err != nil {
+			return api.Node{}, err
+		}
+		rec.Status = status
+		rec.StatusChanged = r.now()
+		rec.StatusChangedBy = by
+	}
+	return rec.Node, txPut(tx, rec)
 }
 
 // keyStatus returns "refused" or "deleted" for a key that must stay out, "" otherwise.

@@ -168,6 +168,7 @@ func New(cfg Config) (*Root, error) {
 	}
 	// A node accepted, refused or deleted, or a new inventory, changes what the node must do.
 	r.reg.changed = r.pol.nodeChanged
+	r.reg.changedMany = r.pol.nodesChanged
 	if r.rep, err = newReports(cfg, db, r.reg, r.pol, r.log); err != nil {
 		db.Close()
 		return nil, err
@@ -199,7 +200,7 @@ func New(cfg Config) (*Root, error) {
 			Tokens:   &tokens{kv: db.Bucket(bucketTokens), now: cfg.Now},
 			Status:   r.status,
 			Logger:   r.log,
-			Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.meshRoutes, r.ledgerRoutes, r.complianceGroupRoutes, r.inventoryRoutes, r.complianceRoutes},
+			Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.meshRoutes, r.ledgerRoutes, r.complianceGroupRoutes, r.inventoryRoutes, r.complianceRoutes, r.nodeBatchRoutes},
 		}),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,

@@ -30,6 +30,7 @@ bosun relay --data /var/lib/bosun/relay --upstream relay-dmz.example.org:6710`,
 
 type relayOptions struct {
 	logOptions
+	debugOptions
 	Data                string
 	Listen              string
 	Upstream            string
@@ -60,6 +61,7 @@ func (o *relayOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.UpstreamTimeout, "upstream-timeout", 20*time.Second, "give up on one exchange with the upstream after this long (a link that drops everything)")
 	fs.DurationVar(&o.StatsInterval, "stats-interval", 30*time.Second, "how often to report the queue and uplink figures to the root")
 	o.logOptions.AddFlags(fs)
+	o.debugOptions.AddFlags(fs)
 }
 
 func (o *relayOptions) Run(ctx context.Context, env *cli.Env, args []string) error {
@@ -91,6 +93,11 @@ func (o *relayOptions) Run(ctx context.Context, env *cli.Env, args []string) err
 		return err
 	}
 	defer r.Close()
+	waitDebug, err := o.debugOptions.start(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer waitDebug()
 	if err := r.Run(ctx); err != nil {
 		return err
 	}
