@@ -25,6 +25,7 @@ func commands() []*cli.Command {
 		relayCommand, relayExportCommand, relayImportPoliciesCommand, techniquesCheckCommand,
 		agentCommand, agentInventoryCommand, agentPolicyCommand,
 		agentRunCommand, agentInfoCommand, agentSetForceAuditCommand, agentUnsetForceAuditCommand,
+		benchFleetCommand,
 	}
 	return append(cmds, cli.Commands()...)
 }
