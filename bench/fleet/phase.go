@@ -27,7 +27,9 @@ type snapshot struct {
 	uplink    uint64 // bytes every relay sent upstream
 	forwarded uint64 // items the root acknowledged to the relays
 	queue     uint64
-	zoneBytes uint64 // bytes the zones sent their relays
+	zoneBytes uint64 // Forward bytes the zones sent their relays
+	askBytes  uint64 // Proxy bytes the zones sent their relays
+	asked     uint64
 }
 
 func (f *fleet) snapshot(ctx context.Context, withRelays bool) snapshot {
@@ -38,8 +40,9 @@ func (f *fleet) snapshot(ctx context.Context, withRelays bool) snapshot {
 		s.relays = append(s.relays, u)
 	}
 	for _, z := range f.zones {
-		sent, _ := z.cl.Traffic()
-		s.zoneBytes += sent
+		s.zoneBytes += z.forwardBytes.Load()
+		s.askBytes += z.askBytes.Load()
+		s.asked += z.asked.Load()
 	}
 	if withRelays {
 		if rels, err := f.api.Relays(ctx); err == nil {
@@ -154,6 +157,10 @@ loop:
 		// Reports are all the relays carry during the run; each holds Results/Reports results.
 		f.res.IngestedPerSecond = float64(items) * float64(f.res.Results) / float64(f.res.Reports) / d.Seconds()
 		f.res.UplinkBytesPerRun = float64(after.uplink-before.uplink) / float64(f.res.Reports)
+		// The relays' uplink also carried the nodes' status and policy requests (each grown
+		// by the relay's id in its path) and the relays' own figures: take the requests out.
+		asks := after.askBytes - before.askBytes + (after.asked-before.asked)*uint64(len(f.zones[0].id.NodeID)+1)
+		f.res.UplinkReportBytes = (float64(after.uplink-before.uplink) - float64(asks)) / float64(f.res.Reports)
 		f.res.ForwardBytesPerRun = float64(after.zoneBytes-before.zoneBytes) / float64(f.res.Reports)
 	}
 	f.res.MaxRelayQueue = f.maxQueue.Load()
@@ -289,16 +296,19 @@ func (f *fleet) profiles(ctx context.Context, seconds int) {
 }
 
 // burst sends one report of every reporting node at once and times until the root took
-// them all: the pipeline's capacity rather than the fleet's steady load.
+// them all: the pipeline's capacity rather than the fleet's steady load. Relays forward in
+// order, so the burst is in when the last report of every zone shows at the root.
 func (f *fleet) burst(ctx context.Context) error {
 	start := time.Now()
 	before := f.snapshot(ctx, false)
 	var reports, results uint64
 	var mu sync.Mutex
+	var last []traced
 	var wg sync.WaitGroup
 	for _, z := range f.zones {
 		wg.Go(func() {
 			var rep, res uint64
+			var lastOfZone traced
 			for _, n := range z.nodes {
 				for z.depth() > 16*forwardBatch && ctx.Err() == nil {
 					sleep(ctx, 2*time.Millisecond)
@@ -310,24 +320,48 @@ func (f *fleet) burst(ctx context.Context) error {
 				_ = z.push(r)
 				rep++
 				res += uint64(k)
+				body, _ := r.Peek()
+				lastOfZone = traced{node: n.id, run: body.RunID}
 			}
 			mu.Lock()
 			reports, results = reports+rep, results+res
+			if lastOfZone.node != "" {
+				last = append(last, lastOfZone)
+			}
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	if err := f.drain(ctx, 30*time.Minute, "the burst"); err != nil {
+	err := f.eventually(ctx, 30*time.Minute, "the burst taken by the root", func() (bool, string) {
+		left := last[:0]
+		for _, p := range last {
+			d, err := f.api.ComplianceNode(ctx, p.node, api.ComplianceQuery{})
+			if err != nil || d.Node.RunID < p.run {
+				left = append(left, p)
+			}
+		}
+		last = left
+		return len(last) == 0, fmt.Sprintf("%d zones' last report not shown yet", len(last))
+	})
+	if err != nil {
 		return err
 	}
-	// The drain polls the relays' figures every 2 s; count the wait for the last one out.
-	d := time.Since(start) - time.Second
+	d := time.Since(start)
 	after := f.snapshot(ctx, false)
 	f.res.BurstReports, f.res.BurstSeconds = reports, d.Seconds()
 	f.res.BurstPerSecond = float64(results) / d.Seconds()
-	f.logf("burst: %d reports (%d results) taken in %.1f s: %.0f results/s; root %.2f cores, sim %.2f cores",
-		reports, results, d.Seconds(), f.res.BurstPerSecond, cpuBetween(before.root, after.root, after.at.Sub(before.at)), cpuBetween(before.self, after.self, after.at.Sub(before.at)))
-	return nil
+	f.logf("burst: %d reports (%d results) taken in %.1f s: %.0f results/s; root %.2f cores, relays %.2f, sim %.2f cores",
+		reports, results, d.Seconds(), f.res.BurstPerSecond, cpuBetween(before.root, after.root, after.at.Sub(before.at)),
+		relaysCPU(before, after), cpuBetween(before.self, after.self, after.at.Sub(before.at)))
+	return f.drain(ctx, 10*time.Minute, "the burst")
+}
+
+func relaysCPU(a, b snapshot) float64 {
+	c := 0.0
+	for i := range b.relays {
+		c += cpuBetween(a.relays[i], b.relays[i], b.at.Sub(a.at))
+	}
+	return c
 }
 
 // measureAPI times the operator's questions: the fleet's compliance, and a filtered list

@@ -155,13 +155,18 @@ func selfUsage() usage {
 	return u
 }
 
-// dirSize is the bytes of the files under dir.
+// dirSize is the disk the files under dir take: allocated blocks, as du counts them, since
+// Badger's value logs are sparse files of a large apparent size.
 func dirSize(dir string) int64 {
 	var n int64
 	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
+				if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+					n += st.Blocks * 512
+				} else {
+					n += fi.Size()
+				}
 			}
 		}
 		return nil

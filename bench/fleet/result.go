@@ -61,6 +61,7 @@ type Result struct {
 	ReportBytes        float64 `json:"reportBytes"`        // mean report frame, as an agent sends it to its relay
 	ForwardBytesPerRun float64 `json:"forwardBytesPerRun"` // zone → relay, batched, per report
 	UplinkBytesPerRun  float64 `json:"uplinkBytesPerRun"`  // relay → root, everything the relays sent, per report
+	UplinkReportBytes  float64 `json:"uplinkReportBytes"`  // that without the nodes' proxied requests: the reports' own
 
 	RootRSS        uint64  `json:"rootRSS"`        // bytes, at the end of the run phase
 	RootPeakRSS    uint64  `json:"rootPeakRSS"`    // bytes, since start
@@ -71,7 +72,8 @@ type Result struct {
 	SimCPU         float64 `json:"simCPU"`         // cores, the simulator itself, during the run phase
 	SimRSS         uint64  `json:"simRSS"`         //
 	RootDiskBytes  int64   `json:"rootDiskBytes"`  // the root's Badger directory at the end
-	DiskPerNode    float64 `json:"diskPerNode"`    // that ÷ nodes
+	RootDiskEmpty  int64   `json:"rootDiskEmpty"`  // the same before the first node enrolled
+	DiskPerNode    float64 `json:"diskPerNode"`    // the growth ÷ nodes
 	RelayDiskBytes int64   `json:"relayDiskBytes"` // every relay's Badger directory together
 
 	SummaryMs     float64 `json:"summaryMs"`     // GET /api/v1/compliance, median of 5
@@ -163,7 +165,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	row("run end → compliance at the root", fmt.Sprintf("p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d samples, %d lost)", r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyMaxMs, r.LatencySamples, r.LatencyLost), "")
 	row("bytes per run: node → relay (report frame)", fmt.Sprintf("%.0f B", r.ReportBytes), bytesDesign(c))
 	row("bytes per run: zone → relay, batched", fmt.Sprintf("%.0f B", r.ForwardBytesPerRun), "")
-	row("bytes per run: relay → root (all uplink ÷ reports)", fmt.Sprintf("%.0f B", r.UplinkBytesPerRun), "")
+	row("bytes per run: relay → root, reports (all uplink)", fmt.Sprintf("%.0f B (%.0f B)", r.UplinkReportBytes, r.UplinkBytesPerRun), "")
 	row("policy check each run (status exchange)", fmt.Sprintf("%.0f B", r.ContactBytes), "unchanged policy check ≤ 200 B")
 	row("policy delta after the change", fmt.Sprintf("%.0f B (%d nodes)", r.PolicyDeltaBytes, r.PolicyDeltas), "")
 	row("root memory (end of run / peak)", fmt.Sprintf("%s / %s", mib(r.RootRSS), mib(r.RootPeakRSS)), "")
@@ -171,7 +173,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	row("relay memory, largest (end / peak)", fmt.Sprintf("%s / %s", mib(r.RelayRSS), mib(r.RelayPeakRSS)), "")
 	row("relays CPU during the run, together", fmt.Sprintf("%.2f cores", r.RelaysCPU), "")
 	row("simulator CPU / memory", fmt.Sprintf("%.2f cores / %s", r.SimCPU, mib(r.SimRSS)), "")
-	row("root Badger disk", fmt.Sprintf("%s, %.1f kB per node", mib(uint64(r.RootDiskBytes)), r.DiskPerNode/1000), "")
+	row("root Badger disk", fmt.Sprintf("%s (%s empty), %.1f kB per node", mib(uint64(r.RootDiskBytes)), mib(uint64(r.RootDiskEmpty)), r.DiskPerNode/1000), "")
 	row("relays Badger disk, together", mib(uint64(r.RelayDiskBytes)), "")
 	row("fleet compliance summary (API)", fmt.Sprintf("%.1f ms median, %.1f ms max", r.SummaryMs, r.SummaryMaxMs), "≤ 100 ms")
 	row("filtered node list (API)", fmt.Sprintf("%.1f ms for %d nodes", r.NodeListMs, r.NodeListCount), "")

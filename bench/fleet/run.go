@@ -126,6 +126,7 @@ func (f *fleet) run(ctx context.Context) error {
 		stopSend()
 		senders.Wait()
 	}()
+	f.res.RootDiskEmpty = dirSize(filepath.Join(f.root.dataDir, "db"))
 	steps := []func(context.Context) error{f.enrol, f.accept, f.fetchPolicies, f.compileFull, f.runPhase, f.burst, f.measureAPI}
 	for _, step := range steps {
 		if err := ctx.Err(); err != nil {
@@ -139,7 +140,7 @@ func (f *fleet) run(ctx context.Context) error {
 		}
 	}
 	f.res.RootDiskBytes = dirSize(filepath.Join(f.root.dataDir, "db"))
-	f.res.DiskPerNode = float64(f.res.RootDiskBytes) / float64(f.cfg.Nodes)
+	f.res.DiskPerNode = float64(f.res.RootDiskBytes-f.res.RootDiskEmpty) / float64(f.cfg.Nodes)
 	for _, r := range f.relays {
 		f.res.RelayDiskBytes += dirSize(filepath.Join(r.dataDir, "db"))
 	}
@@ -324,6 +325,10 @@ func (f *fleet) enrol(ctx context.Context) error {
 			for _, n := range z.nodes {
 				for z.depth() > 4*forwardBatch && ctx.Err() == nil {
 					sleep(ctx, 5*time.Millisecond)
+				}
+				if ctx.Err() != nil {
+					errs <- ctx.Err()
+					return
 				}
 				e, up, err := n.enrolFrames(time.Now())
 				if err == nil {

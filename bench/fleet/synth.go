@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bosun-io/bosun/inventory"
@@ -166,6 +166,7 @@ func synthInventory(n *simNode, zone int, now time.Time) *inventory.Inventory {
 		SchemaVersion: 1,
 		NodeID:        n.id,
 		CollectedAt:   now.UTC(),
+		Source:        inventory.SourceAgent,
 		Hostname:      n.host,
 		FQDN:          n.host + ".sim.example.org",
 		OS: inventory.OS{Name: v.name, ID: v.id, Version: v.version, FullName: v.full, Family: v.fam,

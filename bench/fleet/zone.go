@@ -43,11 +43,14 @@ type zone struct {
 	nextSeq uint64
 	wake    chan struct{}
 
-	itemsAcked  atomic.Uint64
-	queuedBytes atomic.Uint64 // frames of the nodes (what agents would send)
-	retries     atomic.Uint64
-	askErrors   atomic.Uint64
-	lastErr     atomic.Pointer[string]
+	itemsAcked   atomic.Uint64
+	forwardBytes atomic.Uint64 // Forward frames sent to the relay, resends included
+	askBytes     atomic.Uint64 // Proxy frames sent to the relay
+	asked        atomic.Uint64
+	queuedBytes  atomic.Uint64 // frames of the nodes (what agents would send)
+	retries      atomic.Uint64
+	askErrors    atomic.Uint64
+	lastErr      atomic.Pointer[string]
 }
 
 func newZone(index int, seed uint64, relayAddr string) (*zone, error) {
@@ -126,8 +129,15 @@ func (z *zone) send(ctx context.Context) {
 			}
 			continue
 		}
+		payload, err := (&wire.Forward{Items: items}).AppendBinary(nil)
+		if err != nil {
+			msg := err.Error()
+			z.lastErr.Store(&msg)
+			return
+		}
+		z.forwardBytes.Add(uint64(len(payload) + 8))
 		ectx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		reply, _, err := z.cl.Exchange(ectx, z.addr, &wire.Forward{Items: items})
+		reply, _, err := z.cl.Exchange(ectx, z.addr, encoded{wire.TypeForward, payload})
 		cancel()
 		var ack *wire.Ack
 		if err == nil {
@@ -180,6 +190,8 @@ func (z *zone) ask(ctx context.Context, req wire.Message) (wire.Message, int, er
 		return nil, 0, err
 	}
 	p := &wire.Proxy{Path: []string{z.id.NodeID}, Frame: frame}
+	z.asked.Add(1)
+	z.askBytes.Add(uint64(len(frame) + len(z.id.NodeID) + 8))
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	reply, _, err := z.cl.Exchange(ctx, z.addr, p)
@@ -208,3 +220,14 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
+
+// encoded is a message already encoded, so that the zone knows the size of what it sends
+// without encoding (and compressing) a batch twice.
+type encoded struct {
+	t       wire.Type
+	payload []byte
+}
+
+func (e encoded) Type() wire.Type                       { return e.t }
+func (e encoded) AppendBinary(b []byte) ([]byte, error) { return append(b, e.payload...), nil }
+func (e encoded) UnmarshalBinary([]byte) error          { return errors.New("encoded: not for decoding") }
