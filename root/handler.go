@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/bosun-io/bosun/mesh"
 	"github.com/bosun-io/bosun/root/api"
 	"github.com/bosun-io/bosun/wire"
+	"github.com/cespare/xxhash/v2"
 )
 
 // handler answers nodes and relays over QUIC.
@@ -110,69 +112,137 @@ func (h *handler) enrol(stub wire.EnrolStub, path []string, peer mesh.Peer) *wir
 	return &wire.Ack{Status: wire.AckOK, NodeStatus: n.Status}
 }
 
-// forward takes a batch a relay carried. Items are processed in order; the answer
-// acknowledges every item up to the last one the root is done with, which includes items it
-// refused for good (a bad signature will not get better by resending it). A failure that
-// might pass (the store) stops the batch so the relay sends the rest again.
+// forwardWorkers is how many items of one forwarded batch are processed at once. Items of
+// one node stay in order on one worker; across nodes, concurrent transactions share their
+// fsyncs in Badger's write pipeline, where one after the other each waited for its own.
+const forwardWorkers = 8
+
+// forward takes a batch a relay carried. The answer acknowledges every item up to the last
+// one the root is done with, which includes items it refused for good (a bad signature will
+// not get better by resending it). A failure that might pass (the store, a full queue) stops
+// the acknowledgement before that item, so the relay sends it and the rest again; items
+// after it may have been taken already, and are taken again idempotently (enrolments and
+// inventories refresh, reports are deduplicated by run).
 func (h *handler) forward(peer mesh.Peer, f *wire.Forward) wire.Message {
 	relay, err := h.reg.record(peer.NodeID)
 	if err != nil || relay.Role != wire.RoleRelay.String() || !relay.Key.Equal(peer.Key) {
 		h.log.Warn("forward refused", "peer", peer.NodeID, "addr", peer.Addr, "err", errNotARelay)
 		return &wire.Ack{Status: wire.AckRetryLater, Reason: fmt.Sprintf("%v: relay %s must enrol (and be accepted) first", errNotARelay, peer.NodeID)}
 	}
-	var done uint64
+	acks := make([]*wire.Ack, len(f.Items)) // the answer of an item that stops the batch
+	done := make([]bool, len(f.Items))      // taken, or refused for good
+	inner := make([]wire.Message, len(f.Items))
+	parts := make([][]int, forwardWorkers)
 	for i := range f.Items {
 		it := &f.Items[i]
 		if len(it.Path) == 0 || it.Path[len(it.Path)-1] != peer.NodeID {
 			h.log.Warn("forwarded item refused", "peer", peer.NodeID, "seq", it.Seq, "err", errWrongForward)
-			done = it.Seq
+			done[i] = true
 			continue
 		}
-		inner, err := it.Inner()
+		m, err := it.Inner()
 		if err != nil {
 			h.log.Warn("forwarded item refused", "peer", peer.NodeID, "seq", it.Seq, "err", err)
-			done = it.Seq
+			done[i] = true
 			continue
 		}
-		switch m := inner.(type) {
-		case *wire.Enrol:
-			stub, err := m.Open()
-			if err != nil {
-				h.log.Warn("forwarded enrolment refused", "peer", peer.NodeID, "seq", it.Seq, "err", err)
-				done = it.Seq
-				continue
-			}
-			if ack := h.enrol(stub, it.Path, peer); ack.Status == wire.AckRetryLater {
-				return &wire.Ack{Status: wire.AckRetryLater, Reason: ack.Reason, Seq: done}
-			}
-		case *wire.InventoryUpload:
-			// An inventory only refreshes a node that enrolled; a relay that is not yet
-			// accepted may carry it like an enrolment.
-			_, err := h.root.ingestUpload(m, nil)
-			h.logIngest(peer, it.Path, err)
-			if ack := ingestAck(err); ack.Status == wire.AckRetryLater {
-				ack.Seq = done
-				return ack
-			}
-		case *wire.Report:
-			if relay.Status != api.StatusAccepted {
-				return &wire.Ack{Status: wire.AckRetryLater, Reason: fmt.Sprintf("relay %s is %s; only enrolments and inventories pass until it is accepted", peer.NodeID, relay.Status), Seq: done}
-			}
-			err := h.root.takeReport(m, nil)
-			h.logReport(peer, it.Path, err)
-			if ack := reportAck(err); ack.Status == wire.AckRetryLater {
-				ack.Seq = done
-				return ack
-			}
-		default:
-			if relay.Status != api.StatusAccepted {
-				return &wire.Ack{Status: wire.AckRetryLater, Reason: fmt.Sprintf("relay %s is %s; only enrolments and inventories pass until it is accepted", peer.NodeID, relay.Status), Seq: done}
-			}
-			h.log.Warn("forwarded item of an unexpected type", "peer", peer.NodeID, "seq", it.Seq, "type", inner.Type())
-		}
-		done = it.Seq
+		inner[i] = m
+		w := int(xxhash.Sum64String(signerOf(m)) % forwardWorkers)
+		parts[w] = append(parts[w], i)
 	}
-	return &wire.Ack{Status: wire.AckOK, Seq: done}
+	var wg sync.WaitGroup
+	for _, part := range parts {
+		if len(part) == 0 {
+			continue
+		}
+		wg.Go(func() {
+			for _, i := range part {
+				acks[i] = h.forwardItem(peer, relay, f.Items[i].Path, f.Items[i].Seq, inner[i])
+				if acks[i] != nil {
+					return // the rest of this worker's items wait for the resend
+				}
+				done[i] = true
+			}
+		})
+	}
+	wg.Wait()
+	var last uint64
+	for i := range f.Items {
+		if !done[i] {
+			ack := acks[i]
+			if ack == nil {
+				ack = &wire.Ack{Status: wire.AckRetryLater, Reason: "an earlier item of the batch must be sent again", RetryAfter: queueRetryAfter}
+			}
+			for _, a := range acks { // the reason of the first failure, whichever worker had it
+				if a != nil {
+					ack = a
+					break
+				}
+			}
+			ack.Seq = last
+			return ack
+		}
+		last = f.Items[i].Seq
+	}
+	return &wire.Ack{Status: wire.AckOK, Seq: last}
+}
+
+// signerOf names the node whose items must stay in order: the one that signed m.
+func signerOf(m wire.Message) string {
+	switch m := m.(type) {
+	case *wire.Report:
+		if b, err := m.Peek(); err == nil {
+			return b.NodeID
+		}
+	case *wire.InventoryUpload:
+		if b, err := m.Peek(); err == nil {
+			return b.NodeID
+		}
+	case *wire.Enrol:
+		if stub, err := m.Peek(); err == nil {
+			return stub.NodeID
+		}
+	}
+	return ""
+}
+
+// forwardItem takes one item of a forwarded batch: nil when the root is done with it
+// (taken, or refused for good), the answer to stop the batch with otherwise.
+func (h *handler) forwardItem(peer mesh.Peer, relay nodeRecord, path []string, seq uint64, inner wire.Message) *wire.Ack {
+	switch m := inner.(type) {
+	case *wire.Enrol:
+		stub, err := m.Open()
+		if err != nil {
+			h.log.Warn("forwarded enrolment refused", "peer", peer.NodeID, "seq", seq, "err", err)
+			return nil
+		}
+		if ack := h.enrol(stub, path, peer); ack.Status == wire.AckRetryLater {
+			return &wire.Ack{Status: wire.AckRetryLater, Reason: ack.Reason}
+		}
+	case *wire.InventoryUpload:
+		// An inventory only refreshes a node that enrolled; a relay that is not yet
+		// accepted may carry it like an enrolment.
+		_, err := h.root.ingestUpload(m, nil)
+		h.logIngest(peer, path, err)
+		if ack := ingestAck(err); ack.Status == wire.AckRetryLater {
+			return ack
+		}
+	case *wire.Report:
+		if relay.Status != api.StatusAccepted {
+			return &wire.Ack{Status: wire.AckRetryLater, Reason: fmt.Sprintf("relay %s is %s; only enrolments and inventories pass until it is accepted", peer.NodeID, relay.Status)}
+		}
+		err := h.root.takeReport(m, nil)
+		h.logReport(peer, path, err)
+		if ack := reportAck(err); ack.Status == wire.AckRetryLater {
+			return ack
+		}
+	default:
+		if relay.Status != api.StatusAccepted {
+			return &wire.Ack{Status: wire.AckRetryLater, Reason: fmt.Sprintf("relay %s is %s; only enrolments and inventories pass until it is accepted", peer.NodeID, relay.Status)}
+		}
+		h.log.Warn("forwarded item of an unexpected type", "peer", peer.NodeID, "seq", seq, "type", inner.Type())
+	}
+	return nil
 }
 
 func (h *handler) logIngest(peer mesh.Peer, path []string, err error) {

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bosun-io/bosun/inventory"
 	"github.com/bosun-io/bosun/root/api"
 	"github.com/bosun-io/bosun/root/policy"
 	"github.com/bosun-io/bosun/store"
@@ -46,6 +45,10 @@ type policies struct {
 	genMu    sync.Mutex
 	// ids caches the config id of each node's stored policy (see configID).
 	ids sync.Map
+	// factPaths are the facts the model's groups read, every fact when allFacts: what
+	// the compiler keeps of each node's inventory (see node).
+	factPaths [][]string
+	allFacts  bool
 	// stored and removed, if set, hear of every policy stored and every node whose
 	// policy was removed (compliance follows them); called with mu held.
 	stored  func(*wire.AppliedPolicy)
@@ -66,6 +69,7 @@ func newPolicies(db *store.DB, reg *registry, inv *inventories, key ed25519.Priv
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("load policy model: %w", err)
 	}
+	p.setFactPaths(p.model)
 	return p, nil
 }
 
@@ -98,34 +102,60 @@ func getsPolicy(rec nodeRecord) bool {
 
 func (p *policies) node(rec nodeRecord) (policy.Node, error) {
 	n := policy.Node{ID: rec.ID, Hostname: rec.Hostname, OS: "linux", Relay: rec.Role == wire.RoleRelay.String(), Settings: rec.Settings}
-	inv, err := p.inv.current(rec.ID)
+	doc, js, err := p.inv.currentDoc(rec.ID)
 	if err != nil {
 		return n, err
 	}
-	if inv != nil {
-		n.Facts = facts(inv)
-		if inv.OS.Kernel != "" {
-			n.OS = inv.OS.Kernel
+	var invProps map[string]json.RawMessage
+	if doc != nil {
+		if osDoc, ok := doc["os"].(map[string]any); ok {
+			if k, ok := osDoc["kernel"].(string); ok && k != "" {
+				n.OS = k
+			}
+		}
+		if props, ok := doc["properties"].(map[string]any); ok && len(props) > 0 {
+			// Properties keep their bytes (a number too large for a float64 stays exact).
+			var withProps struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			}
+			if err := json.Unmarshal(js, &withProps); err != nil {
+				return n, fmt.Errorf("inventory of %s: %w", rec.ID, err)
+			}
+			invProps = withProps.Properties
+		}
+		// Only the facts the groups read are kept: whole inventories of a fleet would be
+		// most of the root's memory (DESIGN.md §5; docs/performance.md).
+		if p.allFacts {
+			n.Facts = doc
+		} else {
+			n.Facts = policy.ProjectFacts(doc, p.factPaths)
 		}
 	}
 	// The inventory's properties (the node's properties.d), then the operator's over them.
-	if inv != nil && len(inv.Properties) > 0 || len(rec.Properties) > 0 {
+	if len(invProps) > 0 || len(rec.Properties) > 0 {
 		n.Properties = map[string]json.RawMessage{}
-		if inv != nil {
-			maps.Copy(n.Properties, inv.Properties)
-		}
+		maps.Copy(n.Properties, invProps)
 		maps.Copy(n.Properties, rec.Properties)
 	}
 	return n, nil
 }
 
-func facts(inv *inventory.Inventory) map[string]any {
-	b, err := json.Marshal(inv)
-	if err != nil {
-		return nil
+// setFactPaths records which facts the model's groups read; it reports whether nodes
+// compiled for the previous paths lack some the new model reads.
+func (p *policies) setFactPaths(m *policy.Model) (widened bool) {
+	paths, all := policy.FactPaths(m)
+	have := map[string]bool{}
+	for _, q := range p.factPaths {
+		have[strings.Join(q, ".")] = true
 	}
-	f, _ := policy.FactsFromJSON(b)
-	return f
+	if !p.allFacts {
+		widened = all
+		for _, q := range paths {
+			widened = widened || !have[strings.Join(q, ".")]
+		}
+	}
+	p.factPaths, p.allFacts = paths, all
+	return widened
 }
 
 // start compiles every accepted node's policy; nodes whose stored policy has the same
@@ -133,6 +163,7 @@ func facts(inv *inventory.Inventory) map[string]any {
 func (p *policies) start() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.setFactPaths(p.model)
 	nodes, err := p.nodes()
 	if err != nil {
 		return fmt.Errorf("policy generation: %w", err)
@@ -431,9 +462,21 @@ func (p *policies) change(by, what string, fn func(m *policy.Model) ([]policy.Ch
 		return Event{}, fmt.Errorf("store policy model: %w", err)
 	}
 	p.model = next
-	if err := p.generate(func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
+	pass := func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
 		return p.compiler.SetModel(next, emit)
-	}); err != nil {
+	}
+	if p.setFactPaths(next) {
+		// A group reads facts the compiler did not keep: load every node's again.
+		nodes, err := p.nodes()
+		if err != nil {
+			p.log.Error("policy generation failed", "event", ev.ID, "err", err)
+			return ev, nil
+		}
+		pass = func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
+			return p.compiler.Load(next, nodes, emit)
+		}
+	}
+	if err := p.generate(pass); err != nil {
 		p.log.Error("policy generation failed", "event", ev.ID, "err", err)
 	}
 	return ev, nil
@@ -458,6 +501,7 @@ func nextEventSeq(tx *store.Txn) (uint64, error) {
 func (p *policies) regenerate() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.setFactPaths(p.model)
 	nodes, err := p.nodes()
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bosun-io/bosun/mesh"
@@ -69,6 +70,10 @@ type registry struct {
 	changedMany func(nodeIDs []string)
 	// liveness, if set, says what gossip knows of a node.
 	liveness func(nodeID string) (api.Member, bool)
+
+	// seen holds when nodes were last heard from, until flushSeen writes it.
+	seenMu sync.Mutex
+	seen   map[string]time.Time
 }
 
 // registryStore is what the registry needs of the store.
@@ -87,6 +92,7 @@ func (r *registry) Nodes(ctx context.Context) ([]api.Node, error) {
 			return err
 		}
 		n := rec.Node
+		r.lastSeen(&n)
 		if r.liveness != nil {
 			if m, ok := r.liveness(n.ID); ok {
 				n.Liveness, n.LivenessSince = m.State, m.Since
@@ -109,6 +115,7 @@ func (r *registry) Nodes(ctx context.Context) ([]api.Node, error) {
 
 func (r *registry) Node(ctx context.Context, id string) (api.Node, error) {
 	rec, err := r.record(id)
+	r.lastSeen(&rec.Node)
 	return rec.Node, err
 }
 
@@ -327,21 +334,87 @@ func (r *registry) enrol(stub wire.EnrolStub, path []string) (api.Node, error) {
 
 // touch records that an accepted or pending node was heard from, if its key matches.
 func (r *registry) touch(id string, key ed25519.PublicKey) (api.Node, error) {
-	var out api.Node
-	err := r.db.Update(func(tx *store.Txn) error {
-		rec, ok, err := txRecord(tx, id)
-		if err != nil || !ok {
-			if err == nil {
-				err = fmt.Errorf("node %s: %w", id, api.ErrNotFound)
+	rec, err := r.record(id)
+	if err != nil {
+		return api.Node{}, err
+	}
+	if !rec.Key.Equal(key) {
+		return api.Node{}, fmt.Errorf("node %s: %w", id, errKeyMismatch)
+	}
+	r.markSeen(id)
+	rec.LastSeen = r.now()
+	return rec.Node, nil
+}
+
+// seenFlushInterval is how often the times nodes were last heard from are written down.
+const seenFlushInterval = 30 * time.Second
+
+// markSeen notes that a node was heard from now. The time is kept in memory and written by
+// flushSeen: writing it at every contact cost the root one synced transaction per node and
+// run, the first thing to break with 10,000 nodes (docs/performance.md). The API shows the
+// noted time at once; a root killed loses at most the last seenFlushInterval of them.
+func (r *registry) markSeen(id string) {
+	now := r.now()
+	r.seenMu.Lock()
+	if r.seen == nil {
+		r.seen = map[string]time.Time{}
+	}
+	r.seen[id] = now
+	r.seenMu.Unlock()
+}
+
+// lastSeen overlays the noted time on a stored record's.
+func (r *registry) lastSeen(n *api.Node) {
+	r.seenMu.Lock()
+	t, ok := r.seen[n.ID]
+	r.seenMu.Unlock()
+	if ok && t.After(n.LastSeen) {
+		n.LastSeen = t
+	}
+}
+
+// flushSeen writes the noted times, statusPerTxn nodes to a transaction.
+func (r *registry) flushSeen() error {
+	r.seenMu.Lock()
+	seen := r.seen
+	r.seen = nil
+	r.seenMu.Unlock()
+	ids := make([]string, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	for start := 0; start < len(ids); start += statusPerTxn {
+		chunk := ids[start:min(start+statusPerTxn, len(ids))]
+		err := r.db.Update(func(tx *store.Txn) error {
+			for _, id := range chunk {
+				rec, ok, err := txRecord(tx, id)
+				if err != nil {
+					return err
+				}
+				if !ok || !seen[id].After(rec.LastSeen) {
+					continue
+				}
+				rec.LastSeen = seen[id]
+				if err := txPut(tx, rec); err != nil {
+					return err
+				}
 			}
-			return err
+			return nil
+		})
+		if err != nil {
+			// Keep what was not written for the next flush.
+			r.seenMu.Lock()
+			for _, id := range ids[start:] {
+				if t, ok := r.seen[id]; !ok || seen[id].After(t) {
+					if r.seen == nil {
+						r.seen = map[string]time.Time{}
+					}
+					r.seen[id] = seen[id]
+				}
+			}
+			r.seenMu.Unlock()
+			return fmt.Errorf("record when %d nodes were last seen: %w", len(ids)-start, err)
 		}
-		if !rec.Key.Equal(key) {
-			return fmt.Errorf("node %s: %w", id, errKeyMismatch)
-		}
-		rec.LastSeen = r.now()
-		out = rec.Node
-		return txPut(tx, rec)
-	})
-	return out, err
+	}
+	return nil
 }

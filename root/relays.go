@@ -38,7 +38,13 @@ func (r *Root) relayStats(s *wire.RelayStats, path []string) error {
 	if err != nil {
 		return err
 	}
-	return r.db.Bucket(bucketRelayStats).Put(body.RelayID, b)
+	if err := r.db.Bucket(bucketRelayStats).Put(body.RelayID, b); err != nil {
+		return err
+	}
+	r.dirMu.Lock()
+	r.dir = nil // the directory of relays changed
+	r.dirMu.Unlock()
+	return nil
 }
 
 func toAPIStats(b wire.RelayStatsBody) api.RelayStats {

@@ -125,6 +125,11 @@ type Root struct {
 	apiLn   net.Listener
 	apiSrv  *http.Server
 	closeMu sync.Once
+
+	// dir caches relayDirectory.
+	dirMu sync.Mutex
+	dir   map[string]directoryEntry
+	dirAt time.Time
 }
 
 // New opens the root's store and binds its listeners; it serves nothing until Run.
@@ -303,6 +308,25 @@ func (r *Root) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		r.rep.run(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(seenFlushInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				if err := r.reg.flushSeen(); err != nil {
+					r.log.Warn("last-seen times not recorded", "err", err)
+				}
+				return
+			case <-t.C:
+				if err := r.reg.flushSeen(); err != nil {
+					r.log.Warn("last-seen times not recorded", "err", err)
+				}
+			}
+		}
 	}()
 	go func() {
 		defer wg.Done()

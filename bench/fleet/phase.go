@@ -152,7 +152,8 @@ loop:
 	f.res.DrainSeconds = time.Since(drainStart).Seconds()
 	f.tracer.finish(ctx, 2*time.Minute)
 	after := f.snapshot(ctx, true)
-	items := after.forwarded - before.forwarded
+	// Taken during the run itself: a backlog drained afterwards is not keeping up.
+	items := end.forwarded - before.forwarded
 	if f.res.Reports > 0 {
 		// Reports are all the relays carry during the run; each holds Results/Reports results.
 		f.res.IngestedPerSecond = float64(items) * float64(f.res.Results) / float64(f.res.Reports) / d.Seconds()
