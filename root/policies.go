@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bosun-io/bosun/root/api"
@@ -73,25 +75,40 @@ func newPolicies(db *store.DB, reg *registry, inv *inventories, key ed25519.Priv
 	return p, nil
 }
 
-// nodes returns the accepted nodes as the compiler sees them.
+// nodes returns the accepted nodes as the compiler sees them. Their inventories are decoded
+// on every core: at startup and at a regeneration, that is most of the time a fleet takes.
 func (p *policies) nodes() ([]policy.Node, error) {
-	var out []policy.Node
+	var recs []nodeRecord
 	err := p.db.Bucket(bucketNodes).Scan("", func(_ string, v []byte) error {
 		var rec nodeRecord
 		if err := json.Unmarshal(v, &rec); err != nil {
 			return err
 		}
-		if !getsPolicy(rec) {
-			return nil
+		if getsPolicy(rec) {
+			recs = append(recs, rec)
 		}
-		n, err := p.node(rec)
-		if err != nil {
-			return err
-		}
-		out = append(out, n)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	out := make([]policy.Node, len(recs))
+	errs := make([]error, runtime.GOMAXPROCS(0))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range errs {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(recs) || errs[w] != nil {
+					return
+				}
+				out[i], errs[w] = p.node(recs[i])
+			}
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 // getsPolicy says whether a node is compiled a policy: accepted, and running an agent (an
@@ -351,7 +368,16 @@ func (p *policies) appliedPolicy(nodeID string) (*wire.AppliedPolicy, error) {
 }
 
 // nodeChanged recompiles one node after its status or inventory changed.
-func (p *policies) nodeChanged(id string) { p.nodesChanged([]string{id}) }
+func (p *policies) nodeChanged(id string) {
+	// A pending node's inventory comes here too: with no policy to remove and none to
+	// compile, it need not wait for a compilation in progress.
+	if rec, err := p.reg.record(id); err == nil && !getsPolicy(rec) {
+		if _, known := p.compiler.ConfigID(id); !known && p.configID(id) == "" {
+			return
+		}
+	}
+	p.nodesChanged([]string{id})
+}
 
 // nodesChanged recompiles nodes after their status or inventory changed, in one pass: a
 // batch of acceptances compiles and stores its policies together.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -315,10 +316,46 @@ func (f *fleet) acceptRelays(ctx context.Context, want int) error {
 // enrol sends every node's enrolment and full inventory, and waits until the root holds
 // every node as pending.
 func (f *fleet) enrol(ctx context.Context) error {
+	// The frames are made first, on every core, and the clock starts when they go: what
+	// is timed is bosun's side, not the simulator's inventories (real agents make their
+	// own, each on its own machine).
+	f.logf("making %d enrolments and inventories", len(f.nodes))
+	type frames struct {
+		e  *wire.Enrol
+		up *wire.InventoryUpload
+	}
+	made := make([]frames, len(f.nodes))
+	var invBytes atomic.Uint64
+	var next atomic.Int64
+	var failed atomic.Pointer[error]
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for ctx.Err() == nil && failed.Load() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= len(f.nodes) {
+					return
+				}
+				e, up, err := f.nodes[i].enrolFrames(time.Now())
+				if err != nil {
+					failed.CompareAndSwap(nil, &err)
+					return
+				}
+				b, _ := wire.AppendFrame(nil, up)
+				invBytes.Add(uint64(len(b)))
+				made[i] = frames{e, up}
+			}
+		})
+	}
+	wg.Wait()
+	if p := failed.Load(); p != nil {
+		return *p
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	f.logf("enrolling %d nodes (stub and full inventory each) through %d relays", len(f.nodes), len(f.relays))
 	start := time.Now()
-	var invBytes atomic.Uint64
-	var wg sync.WaitGroup
 	errs := make(chan error, len(f.zones))
 	for _, z := range f.zones {
 		wg.Go(func() {
@@ -330,14 +367,11 @@ func (f *fleet) enrol(ctx context.Context) error {
 					errs <- ctx.Err()
 					return
 				}
-				e, up, err := n.enrolFrames(time.Now())
+				fr := made[n.index]
+				made[n.index] = frames{}
+				err := z.push(fr.e)
 				if err == nil {
-					err = z.push(e)
-				}
-				if err == nil {
-					b, _ := wire.AppendFrame(nil, up)
-					invBytes.Add(uint64(len(b)))
-					err = z.push(up)
+					err = z.push(fr.up)
 				}
 				if err != nil {
 					errs <- err
