@@ -252,8 +252,22 @@ func (f *fleet) runNode(ctx context.Context, z *zone, n *simNode) {
 	}()
 }
 
-// oneChange changes one directive and times its recompilation.
+// oneChange changes one directive and times its recompilation; with profiles asked for,
+// the root's CPU is profiled while it recompiles.
 func (f *fleet) oneChange(ctx context.Context) {
+	var prof sync.WaitGroup
+	if f.cfg.Profile != "" {
+		path := filepath.Join(f.cfg.Profile, fmt.Sprintf("root-%d-change-cpu.pprof", f.cfg.Nodes))
+		prof.Go(func() {
+			if err := f.root.profile(ctx, "profile", 10, path); err == nil {
+				f.profMu.Lock()
+				f.res.Profiles = append(f.res.Profiles, path)
+				f.profMu.Unlock()
+			}
+		})
+		sleep(ctx, 300*time.Millisecond)
+	}
+	defer prof.Wait()
 	start := time.Now()
 	if _, err := f.api.Apply(ctx, api.ApplyRequest{Files: []api.File{{Name: "change.yml", Content: changeYAML(1)}}}); err != nil {
 		f.res.Notes = append(f.res.Notes, "the one-directive change failed: "+err.Error())
@@ -275,7 +289,7 @@ func (f *fleet) oneChange(ctx context.Context) {
 // profiles takes CPU profiles of the root and the first relay at once, then their heaps.
 func (f *fleet) profiles(ctx context.Context, seconds int) {
 	var wg sync.WaitGroup
-	var mu sync.Mutex
+	mu := &f.profMu
 	for _, p := range []*proc{f.root, f.relays[0]} {
 		wg.Go(func() {
 			path := filepath.Join(f.cfg.Profile, fmt.Sprintf("%s-%d-cpu.pprof", p.name, f.cfg.Nodes))
@@ -378,7 +392,10 @@ func (f *fleet) measureAPI(ctx context.Context) error {
 	}
 	f.res.SummaryMs, f.res.SummaryMaxMs = median(sum)
 	var list []float64
-	for range 3 {
+	for i := range 3 {
+		if i > 0 && list[0] > 10_000 {
+			break // one slow answer says enough
+		}
 		start := time.Now()
 		facts, err := f.api.NodeFacts(ctx, []string{"hostname~^sim-000"}, []string{"hostname", "os", "ram"})
 		if err != nil {

@@ -41,6 +41,7 @@ type fleet struct {
 	deltaBytes, deltas            atomic.Uint64
 	maxQueue                      atomic.Uint64
 	tracer                        *tracer
+	profMu                        sync.Mutex // f.res.Profiles
 }
 
 // Run starts a root and cfg.Relays relays, enrols, accepts and runs cfg.Nodes simulated
