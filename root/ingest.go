@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/bosun-io/bosun/inventory"
 	"github.com/bosun-io/bosun/mesh"
@@ -51,6 +52,10 @@ func (r *Root) verifiedSigner(nodeID string, peekErr error, direct *mesh.Peer, v
 	return rec, nil
 }
 
+// forwardedSlotWait is how long a forwarded inventory waits for a slot of the ingestion
+// queue before its relay is told to retry later.
+const forwardedSlotWait = 10 * time.Second
+
 // ingestUpload takes an inventory a bosun agent signed, sent directly or through relays.
 func (r *Root) ingestUpload(u *wire.InventoryUpload, direct *mesh.Peer) (*inventory.Inventory, error) {
 	body, err := u.Peek()
@@ -64,7 +69,9 @@ func (r *Root) ingestUpload(u *wire.InventoryUpload, direct *mesh.Peer) (*invent
 	if err := u.Verify(rec.Key); err != nil {
 		return nil, refused("node %s: %v", body.NodeID, err)
 	}
-	if !r.ingestQ.tryAcquire() {
+	// A node's own upload is told at once that the queue is full; a relay's batch waits a
+	// little for a slot (forwardedSlotWait).
+	if direct != nil && !r.ingestQ.tryAcquire() || direct == nil && !r.ingestQ.acquireWithin(forwardedSlotWait) {
 		return nil, ErrQueueSaturated
 	}
 	defer r.ingestQ.release()

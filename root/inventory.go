@@ -54,6 +54,24 @@ func (q *ingestQueue) tryAcquire() bool {
 	}
 }
 
+// acquireWithin waits up to d for a slot: a relay's batch is already in flight, and telling
+// it to come back in 30 s for want of a slot that frees in milliseconds would stall its
+// whole queue.
+func (q *ingestQueue) acquireWithin(d time.Duration) bool {
+	if q.tryAcquire() {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case q.slots <- struct{}{}:
+		q.fill.Add(1)
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
 func (q *ingestQueue) release() {
 	q.fill.Add(-1)
 	<-q.slots
