@@ -165,6 +165,16 @@ func (s *inventories) putEncoded(inv *inventory.Inventory, b []byte, facts func(
 		}
 	}
 	err = s.db.Update(func(tx *store.Txn) error {
+		var err error
+		stored, err = s.putEncodedTx(tx, inv, b, facts)
+		return err
+	})
+	return stored, err
+}
+
+// putEncodedTx is putEncoded inside tx, with b encoded already.
+func (s *inventories) putEncodedTx(tx *store.Txn, inv *inventory.Inventory, b []byte, facts func(tx *store.Txn) error) (stored bool, err error) {
+	err = func() error {
 		// The index lists the history's collection times, oldest first: what a resend is
 		// compared with and what is trimmed, without decoding any stored inventory.
 		var index []int64
@@ -204,7 +214,7 @@ func (s *inventories) putEncoded(inv *inventory.Inventory, b []byte, facts func(
 			return facts(tx)
 		}
 		return nil
-	})
+	}()
 	return stored, err
 }
 

@@ -290,46 +290,58 @@ func (r *registry) keyStatus(key ed25519.PublicKey) (string, error) {
 // key has its facts refreshed, anything else is refused with the reason. path lists the
 // relays it came through, nearest the node first.
 func (r *registry) enrol(stub wire.EnrolStub, path []string) (api.Node, error) {
+	var out api.Node
+	err := r.db.Update(func(tx *store.Txn) error {
+		var err error
+		out, err = r.enrolTx(tx, stub, path)
+		return err
+	})
+	return out, err
+}
+
+// enrolTx is enrol inside tx.
+func (r *registry) enrolTx(tx *store.Txn, stub wire.EnrolStub, path []string) (api.Node, error) {
 	now := r.now()
 	if stub.Time.Before(now.Add(-maxStubAge)) || stub.Time.After(now.Add(maxStubFuture)) {
 		return api.Node{}, fmt.Errorf("node %s: %w: made at %v, root time %v", stub.NodeID, errStaleStub, stub.Time.Format(time.RFC3339), now.Format(time.RFC3339))
 	}
-	if st, err := r.keyStatus(stub.Key); err != nil {
+	if v, err := tx.Get(bucketKeys, mesh.Fingerprint(stub.Key)); err == nil {
+		var kr keyRecord
+		if err := json.Unmarshal(v, &kr); err != nil {
+			return api.Node{}, err
+		}
+		if kr.Status != "" {
+			return api.Node{}, fmt.Errorf("node %s: %w: the key %s was %s by an operator", stub.NodeID, errKeyRefused, mesh.Fingerprint(stub.Key), kr.Status)
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
 		return api.Node{}, err
-	} else if st != "" {
-		return api.Node{}, fmt.Errorf("node %s: %w: the key %s was %s by an operator", stub.NodeID, errKeyRefused, mesh.Fingerprint(stub.Key), st)
 	}
-	var out api.Node
-	err := r.db.Update(func(tx *store.Txn) error {
-		rec, ok, err := txRecord(tx, stub.NodeID)
-		if err != nil {
-			return err
-		}
-		if ok && !rec.Key.Equal(stub.Key) {
-			return fmt.Errorf("node %s: %w (registered %s, offered %s)", stub.NodeID, errKeyMismatch, mesh.Fingerprint(rec.Key), mesh.Fingerprint(stub.Key))
-		}
-		if !ok {
-			rec = nodeRecord{Key: stub.Key}
-			rec.ID = stub.NodeID
-			rec.Status = api.StatusPending
-			rec.FirstSeen = now
-			rec.StatusChanged = now
-			rec.KeyFingerprint = mesh.Fingerprint(stub.Key)
-		}
-		rec.Hostname = stub.Hostname
-		rec.OS = stub.OS
-		rec.Role = stub.Role.String()
-		rec.SoftwareVersion = stub.SoftwareVersion
-		rec.Path = slices.Clone(path)
-		rec.PolicyServer = "root"
-		if len(path) > 0 {
-			rec.PolicyServer = path[0]
-		}
-		rec.LastSeen = now
-		out = rec.Node
-		return txPut(tx, rec)
-	})
-	return out, err
+	rec, ok, err := txRecord(tx, stub.NodeID)
+	if err != nil {
+		return api.Node{}, err
+	}
+	if ok && !rec.Key.Equal(stub.Key) {
+		return api.Node{}, fmt.Errorf("node %s: %w (registered %s, offered %s)", stub.NodeID, errKeyMismatch, mesh.Fingerprint(rec.Key), mesh.Fingerprint(stub.Key))
+	}
+	if !ok {
+		rec = nodeRecord{Key: stub.Key}
+		rec.ID = stub.NodeID
+		rec.Status = api.StatusPending
+		rec.FirstSeen = now
+		rec.StatusChanged = now
+		rec.KeyFingerprint = mesh.Fingerprint(stub.Key)
+	}
+	rec.Hostname = stub.Hostname
+	rec.OS = stub.OS
+	rec.Role = stub.Role.String()
+	rec.SoftwareVersion = stub.SoftwareVersion
+	rec.Path = slices.Clone(path)
+	rec.PolicyServer = "root"
+	if len(path) > 0 {
+		rec.PolicyServer = path[0]
+	}
+	rec.LastSeen = now
+	return rec.Node, txPut(tx, rec)
 }
 
 // touch records that an accepted or pending node was heard from, if its key matches.
