@@ -10,7 +10,7 @@ export BOSUN_TEST_DEBROOT
 # Packages that start goroutines run under the race detector.
 RACE_PKGS := ./mesh/... ./store/... ./relay/... ./root/... ./agent/...
 
-.PHONY: all build test vet race unit e2e demo bench fuzz man clean release package
+.PHONY: all build test vet race unit e2e demo bench bench-go bench-fleet bench-full fuzz man clean release package
 
 all: build
 
@@ -58,10 +58,31 @@ package:
 		packaging/build-deb.sh dist/bosun-$(VERSION)-$${t%%:*} $${t#*:} '$(VERSION)' dist; \
 	done
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+# Benchmarks write to bench/results/, one file per run, compared run to run by ratio
+# (benchstat for the Go benchmarks: benchstat OLD-go.txt NEW-go.txt), never asserted.
+# `make bench` is the Go benchmarks of every package, the agent and inventory scripts, and
+# a short fleet run (10,000 nodes); `make bench-full` is the design's fleet, 100,000 nodes
+# behind 20 relays. FLEET_FLAGS adds flags to the fleet run (--profile DIR, --speed ...).
+BENCH_OUT  ?= bench/results
+BENCH_DATE := $(shell date -u +%Y-%m-%dT%H%M)
+FLEET_FLAGS ?=
+
+bench: bench-go bench-fleet
 	$(MAKE) -s build && ./bench/inventory.sh
 	./bench/agent_run.sh
+
+bench-go:
+	@mkdir -p $(BENCH_OUT)
+	@{ echo "uname: $$(uname -srm)"; echo "cores: $$(nproc)"; \
+	   echo "memory: $$(awk '/MemTotal/ {print $$2 " kB"}' /proc/meminfo)"; \
+	   echo "commit: $$(git rev-parse --short HEAD 2>/dev/null)"; echo "go: $$($(GO) env GOVERSION)"; } > $(BENCH_OUT)/$(BENCH_DATE)-go.txt
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./... | tee -a $(BENCH_OUT)/$(BENCH_DATE)-go.txt
+
+bench-fleet: build
+	./bin/bosun bench fleet --nodes 10000 --relays 4 --components 50 --interval 5m --duration 30m --speed 10 --out $(BENCH_OUT) $(FLEET_FLAGS)
+
+bench-full: build
+	./bin/bosun bench fleet --nodes 100000 --relays 20 --components 50 --interval 5m --duration 10m --out $(BENCH_OUT) $(FLEET_FLAGS)
 
 # Each fuzz target in turn for FUZZTIME (default 30s): every decoder of what crosses the
 # network or the disk. `go test -fuzz` takes one target and one package at a time.

@@ -44,7 +44,7 @@ func TestCLIErrors(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	f := newFleet(t)
-	for _, args := range [][]string{{"help", "nodes", "accept"}, {"nodes", "accept", "--help"}, {"help", "root"}, {"agent", "-h"}} {
+	for _, args := range [][]string{{"help", "nodes", "accept"}, {"nodes", "accept", "--help"}, {"help", "root"}, {"agent", "-h"}, {"bench", "fleet", "--help"}} {
 		out, _, status := f.run(args...)
 		if status != 0 || !strings.Contains(out, "EXAMPLES") || !strings.Contains(out, "EXIT STATUS") || !strings.Contains(out, "Usage: bosun") {
 			t.Errorf("bosun %s: status %d, output:\n%s", strings.Join(args, " "), status, out)

@@ -124,3 +124,19 @@ func inflate(b []byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// DecodeJSON returns the canonical JSON an encoded inventory holds, without decoding it
+// into an Inventory: for readers that want the document (facts), not the struct.
+func DecodeJSON(b []byte) ([]byte, error) {
+	if len(b) < 3 || [2]byte(b[:2]) != magicInventory {
+		return nil, fmt.Errorf("decode inventory: bad magic: %w", ErrCorrupt)
+	}
+	if b[2] != encodingVersion {
+		return nil, fmt.Errorf("decode inventory: encoding version %d: %w", b[2], ErrVersion)
+	}
+	js, err := inflate(b[3:])
+	if err != nil {
+		return nil, fmt.Errorf("decode inventory: %w", err)
+	}
+	return js, nil
+}

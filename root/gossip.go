@@ -260,8 +260,27 @@ type directoryEntry struct {
 	stats api.RelayStats
 }
 
-// relayDirectory returns the relays that reported their figures, by node id.
+// directoryTTL is how long relayDirectory's answer is reused: every status request of every
+// node asks for it, and reading it costs a read per relay.
+const directoryTTL = 5 * time.Second
+
+// relayDirectory returns the relays that reported their figures, by node id, as they were
+// at most directoryTTL ago. The map is shared: callers must not change it.
 func (r *Root) relayDirectory() (map[string]directoryEntry, error) {
+	r.dirMu.Lock()
+	defer r.dirMu.Unlock()
+	if r.dir != nil && r.cfg.Now().Sub(r.dirAt) < directoryTTL && r.cfg.Now().After(r.dirAt) {
+		return r.dir, nil
+	}
+	out, err := r.readRelayDirectory()
+	if err != nil {
+		return nil, err
+	}
+	r.dir, r.dirAt = out, r.cfg.Now()
+	return out, nil
+}
+
+func (r *Root) readRelayDirectory() (map[string]directoryEntry, error) {
 	out := map[string]directoryEntry{}
 	err := r.db.Bucket(bucketRelayStats).Scan("", func(id string, v []byte) error {
 		var e directoryEntry

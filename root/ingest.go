@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/bosun-io/bosun/inventory"
 	"github.com/bosun-io/bosun/mesh"
@@ -51,8 +52,46 @@ func (r *Root) verifiedSigner(nodeID string, peekErr error, direct *mesh.Peer, v
 	return rec, nil
 }
 
+// forwardedSlotWait is how long a forwarded inventory waits for a slot of the ingestion
+// queue before its relay is told to retry later.
+const forwardedSlotWait = 10 * time.Second
+
 // ingestUpload takes an inventory a bosun agent signed, sent directly or through relays.
 func (r *Root) ingestUpload(u *wire.InventoryUpload, direct *mesh.Peer) (*inventory.Inventory, error) {
+	// A node's own upload is told at once that the queue is full; a relay's batch waits a
+	// little for a slot (forwardedSlotWait).
+	var release func()
+	var ok bool
+	if direct != nil {
+		release, ok = r.ingestQ.tryAcquire()
+	} else {
+		release, ok = r.ingestQ.acquireWithin(forwardedSlotWait)
+	}
+	if !ok {
+		return nil, ErrQueueSaturated
+	}
+	defer release()
+	pu, err := r.prepareUpload(u, direct)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.store(pu.inv, pu.hash, pu.encoded); err != nil {
+		return nil, err
+	}
+	return pu.inv, nil
+}
+
+// preparedUpload is an inventory checked and decoded, ready to store.
+type preparedUpload struct {
+	inv     *inventory.Inventory
+	hash    uint64
+	encoded []byte // the stored encoding when the upload carried it, nil otherwise
+}
+
+// prepareUpload checks a signed inventory (signature against the registered key, content
+// against the hash the node signed, mandatory fields, time) and decodes it; it writes
+// nothing. The caller holds a slot of the ingestion queue.
+func (r *Root) prepareUpload(u *wire.InventoryUpload, direct *mesh.Peer) (*preparedUpload, error) {
 	body, err := u.Peek()
 	if err != nil {
 		return nil, refused("%v", err)
@@ -64,12 +103,6 @@ func (r *Root) ingestUpload(u *wire.InventoryUpload, direct *mesh.Peer) (*invent
 	if err := u.Verify(rec.Key); err != nil {
 		return nil, refused("node %s: %v", body.NodeID, err)
 	}
-	release, ok := r.ingestQ.tryAcquire()
-	if !ok {
-		return nil, ErrQueueSaturated
-	}
-	defer release()
-
 	var inv *inventory.Inventory
 	switch body.Kind {
 	case wire.InventoryFull:
@@ -107,21 +140,39 @@ func (r *Root) ingestUpload(u *wire.InventoryUpload, direct *mesh.Peer) (*invent
 		encoded = body.Payload // checked above: it decodes to inv, which hashes to what the node signed
 	}
 	inv.Source = inventory.SourceAgent
-	if err := r.store(inv, body.Hash, encoded); err != nil {
+	if err := r.checkInventory(inv); err != nil {
 		return nil, err
 	}
-	return inv, nil
+	return &preparedUpload{inv: inv, hash: body.Hash, encoded: encoded}, nil
 }
 
-// store checks and stores an inventory of a registered node and refreshes the node's facts.
-func (r *Root) store(inv *inventory.Inventory, hash uint64, encoded []byte) error {
+// checkInventory refuses an inventory that misses mandatory fields or is out of date.
+func (r *Root) checkInventory(inv *inventory.Inventory) error {
 	if err := inv.Validate(); err != nil {
 		return refused("node %s: %v", inv.NodeID, err)
 	}
 	if err := inventory.CheckTime(inv.CollectedAt, r.cfg.Now()); err != nil {
 		return refused("node %s: %v", inv.NodeID, err)
 	}
-	stored, err := r.inv.putEncoded(inv, encoded, func(tx *store.Txn) error {
+	return nil
+}
+
+// store checks and stores an inventory of a registered node and refreshes the node's facts.
+func (r *Root) store(inv *inventory.Inventory, hash uint64, encoded []byte) error {
+	if err := r.checkInventory(inv); err != nil {
+		return err
+	}
+	stored, err := r.inv.putEncoded(inv, encoded, r.inventoryFacts(inv, hash))
+	if err != nil {
+		return fmt.Errorf("store inventory of %s: %w", inv.NodeID, err)
+	}
+	r.stored(inv, stored)
+	return nil
+}
+
+// inventoryFacts refreshes, in the inventory's transaction, the node's record from it.
+func (r *Root) inventoryFacts(inv *inventory.Inventory, hash uint64) func(tx *store.Txn) error {
+	return func(tx *store.Txn) error {
 		rec, ok, err := txRecord(tx, inv.NodeID)
 		if err != nil || !ok {
 			return err
@@ -134,10 +185,11 @@ func (r *Root) store(inv *inventory.Inventory, hash uint64, encoded []byte) erro
 		rec.InventoryHash = hash
 		rec.LastSeen = r.cfg.Now()
 		return txPut(tx, rec)
-	})
-	if err != nil {
-		return fmt.Errorf("store inventory of %s: %w", inv.NodeID, err)
 	}
+}
+
+// stored is what follows an inventory made durable: the log, and the node's recompilation.
+func (r *Root) stored(inv *inventory.Inventory, stored bool) {
 	if stored {
 		r.metrics.inventories.Inc()
 		r.log.Info("inventory stored", "node", inv.NodeID, "hostname", inv.Hostname, "collected", inv.CollectedAt)
@@ -147,7 +199,6 @@ func (r *Root) store(inv *inventory.Inventory, hash uint64, encoded []byte) erro
 	} else {
 		r.log.Debug("inventory not newer than the stored one; kept the stored one", "node", inv.NodeID)
 	}
-	return nil
 }
 
 // nodeStatus answers a node's signed status request.
@@ -157,9 +208,8 @@ func (r *Root) nodeStatus(req *wire.StatusRequest, direct *mesh.Peer) (*wire.Sta
 	if err != nil {
 		return nil, err
 	}
-	if _, err := r.reg.touch(rec.ID, rec.Key); err != nil {
-		return nil, err
-	}
+	// The request verified against the registered key: the node is who it says.
+	r.reg.markSeen(rec.ID)
 	reply := &wire.StatusReply{
 		NodeStatus:    rec.Status,
 		InventoryHash: rec.InventoryHash,

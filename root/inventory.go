@@ -55,9 +55,31 @@ func newIngestQueue(size int, now func() time.Time) *ingestQueue {
 func (q *ingestQueue) tryAcquire() (release func(), ok bool) {
 	select {
 	case q.slots <- struct{}{}:
+		return q.taken(), true
 	default:
 		return nil, false
 	}
+}
+
+// acquireWithin waits up to d for a slot: a relay's batch is already in flight, and telling
+// it to come back in 30 s for want of a slot that frees in milliseconds would stall its
+// whole queue.
+func (q *ingestQueue) acquireWithin(d time.Duration) (release func(), ok bool) {
+	if release, ok := q.tryAcquire(); ok {
+		return release, true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case q.slots <- struct{}{}:
+		return q.taken(), true
+	case <-t.C:
+		return nil, false
+	}
+}
+
+// taken records a slot just taken and returns what gives it back.
+func (q *ingestQueue) taken() (release func()) {
 	q.fill.Add(1)
 	q.mu.Lock()
 	q.seq++
@@ -70,7 +92,7 @@ func (q *ingestQueue) tryAcquire() (release func(), ok bool) {
 		q.mu.Unlock()
 		q.fill.Add(-1)
 		<-q.slots
-	}, true
+	}
 }
 
 // oldestAge is how long the inventory ingested the longest has been at it; 0 for none.
@@ -121,6 +143,29 @@ func (s *inventories) current(nodeID string) (*inventory.Inventory, error) {
 	return inv, nil
 }
 
+// currentDoc returns the node's stored inventory as a JSON document (its facts), nil when it
+// has none: one decoding of the stored JSON instead of a decoding into the struct and an
+// encoding back, which is what compiling a fleet's policies spent most of its time on.
+// The JSON itself comes along, for what must keep its exact bytes (properties).
+func (s *inventories) currentDoc(nodeID string) (map[string]any, []byte, error) {
+	b, err := s.db.Bucket(bucketInventories).Get(nodeID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("inventory of %s: %w", nodeID, err)
+	}
+	js, err := inventory.DecodeJSON(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("inventory of %s: %w", nodeID, err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(js, &doc); err != nil {
+		return nil, nil, fmt.Errorf("inventory of %s: %w", nodeID, err)
+	}
+	return doc, js, nil
+}
+
 // history returns the node's stored inventories, oldest first.
 func (s *inventories) history(nodeID string) ([]*inventory.Inventory, error) {
 	var out []*inventory.Inventory
@@ -154,6 +199,16 @@ func (s *inventories) putEncoded(inv *inventory.Inventory, b []byte, facts func(
 		}
 	}
 	err = s.db.Update(func(tx *store.Txn) error {
+		var err error
+		stored, err = s.putEncodedTx(tx, inv, b, facts)
+		return err
+	})
+	return stored, err
+}
+
+// putEncodedTx is putEncoded inside tx, with b encoded already.
+func (s *inventories) putEncodedTx(tx *store.Txn, inv *inventory.Inventory, b []byte, facts func(tx *store.Txn) error) (stored bool, err error) {
+	err = func() error {
 		// The index lists the history's collection times, oldest first: what a resend is
 		// compared with and what is trimmed, without decoding any stored inventory.
 		var index []int64
@@ -193,7 +248,7 @@ func (s *inventories) putEncoded(inv *inventory.Inventory, b []byte, facts func(
 			return facts(tx)
 		}
 		return nil
-	})
+	}()
 	return stored, err
 }
 

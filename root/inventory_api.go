@@ -10,9 +10,12 @@ import (
 	"mime/multipart"
 	"net/http"
 	"path"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/bosun-io/bosun/inventory"
 	"github.com/bosun-io/bosun/root/api"
@@ -453,18 +456,11 @@ func (r *Root) getSoftware(w http.ResponseWriter, req *http.Request, _ api.Princ
 	api.Reply(w, out)
 }
 
-// factsDoc is the document conditions and columns read: the inventory's JSON with the
-// node, as the API shows it, under "node".
-func factsDoc(n api.Node, inv *inventory.Inventory) (map[string]any, error) {
-	doc := map[string]any{}
-	if inv != nil {
-		b, err := json.Marshal(inv)
-		if err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(b, &doc); err != nil {
-			return nil, err
-		}
+// factsDocJSON is the document a node list filters: the inventory as currentDoc decoded it,
+// with the node's registry entry under "node".
+func factsDocJSON(n api.Node, doc map[string]any) (map[string]any, error) {
+	if doc == nil {
+		doc = map[string]any{}
 	}
 	b, err := json.Marshal(n)
 	if err != nil {
@@ -548,42 +544,67 @@ func (r *Root) getNodeFacts(w http.ResponseWriter, req *http.Request, _ api.Prin
 	if out.Columns == nil {
 		out.Columns = []string{}
 	}
-	for _, n := range nodes {
-		inv, err := r.inv.current(n.ID)
-		if err != nil {
-			r.log.Warn("stored inventory unreadable; node listed without it", "node", n.ID, "err", err)
-		}
-		doc, err := factsDoc(n, inv)
-		if err != nil {
-			r.logInternal(req, err)
-			failErr(w, err)
-			return
-		}
-		ok := true
-		for _, c := range conds {
-			if !c.Match(doc) {
-				ok = false
-				break
+	// Each node's inventory is decoded to test the conditions: the workers share the cores,
+	// and each decodes the stored JSON once (factsDocJSON) rather than into the struct and back.
+	facts := make([]*api.NodeFact, len(nodes))
+	var failed atomic.Pointer[error]
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(nodes) || failed.Load() != nil {
+					return
+				}
+				n := nodes[i]
+				inv, _, err := r.inv.currentDoc(n.ID)
+				if err != nil {
+					r.log.Warn("stored inventory unreadable; node listed without it", "node", n.ID, "err", err)
+				}
+				doc, err := factsDocJSON(n, inv)
+				if err != nil {
+					failed.CompareAndSwap(nil, &err)
+					return
+				}
+				ok := true
+				for _, c := range conds {
+					if !c.Match(doc) {
+						ok = false
+						break
+					}
+				}
+				if !ok {
+					continue
+				}
+				f := api.NodeFact{Node: n, Values: []json.RawMessage{}}
+				for _, p := range paths {
+					vals := api.Lookup(doc, p)
+					var v any
+					switch len(vals) {
+					case 0:
+					case 1:
+						v = vals[0]
+					default:
+						v = vals
+					}
+					b, _ := json.Marshal(v)
+					f.Values = append(f.Values, b)
+				}
+				facts[i] = &f
 			}
+		})
+	}
+	wg.Wait()
+	if p := failed.Load(); p != nil {
+		r.logInternal(req, *p)
+		failErr(w, *p)
+		return
+	}
+	for _, f := range facts {
+		if f != nil {
+			out.Nodes = append(out.Nodes, *f)
 		}
-		if !ok {
-			continue
-		}
-		f := api.NodeFact{Node: n, Values: []json.RawMessage{}}
-		for _, p := range paths {
-			vals := api.Lookup(doc, p)
-			var v any
-			switch len(vals) {
-			case 0:
-			case 1:
-				v = vals[0]
-			default:
-				v = vals
-			}
-			b, _ := json.Marshal(v)
-			f.Values = append(f.Values, b)
-		}
-		out.Nodes = append(out.Nodes, f)
 	}
 	api.Reply(w, out)
 }

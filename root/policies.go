@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/bosun-io/bosun/inventory"
 	"github.com/bosun-io/bosun/root/api"
 	"github.com/bosun-io/bosun/root/policy"
 	"github.com/bosun-io/bosun/store"
@@ -46,6 +47,10 @@ type policies struct {
 	genMu    sync.Mutex
 	// ids caches the config id of each node's stored policy (see configID).
 	ids sync.Map
+	// factPaths are the facts the model's groups read, every fact when allFacts: what
+	// the compiler keeps of each node's inventory (see node).
+	factPaths [][]string
+	allFacts  bool
 	// stored and removed, if set, hear of every policy stored and every node whose
 	// policy was removed (compliance follows them); called with mu held.
 	stored  func(*wire.AppliedPolicy)
@@ -74,28 +79,44 @@ func newPolicies(db *store.DB, reg *registry, inv *inventories, key ed25519.Priv
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("load policy model: %w", err)
 	}
+	p.setFactPaths(p.model)
 	return p, nil
 }
 
-// nodes returns the accepted nodes as the compiler sees them.
+// nodes returns the accepted nodes as the compiler sees them. Their inventories are decoded
+// on every core: at startup and at a regeneration, that is most of the time a fleet takes.
 func (p *policies) nodes() ([]policy.Node, error) {
-	var out []policy.Node
+	var recs []nodeRecord
 	err := p.db.Bucket(bucketNodes).Scan("", func(_ string, v []byte) error {
 		var rec nodeRecord
 		if err := json.Unmarshal(v, &rec); err != nil {
 			return err
 		}
-		if !getsPolicy(rec) {
-			return nil
+		if getsPolicy(rec) {
+			recs = append(recs, rec)
 		}
-		n, err := p.node(rec)
-		if err != nil {
-			return err
-		}
-		out = append(out, n)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	out := make([]policy.Node, len(recs))
+	errs := make([]error, runtime.GOMAXPROCS(0))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range errs {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(recs) || errs[w] != nil {
+					return
+				}
+				out[i], errs[w] = p.node(recs[i])
+			}
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 // getsPolicy says whether a node is compiled a policy: accepted, and running an agent (an
@@ -106,34 +127,60 @@ func getsPolicy(rec nodeRecord) bool {
 
 func (p *policies) node(rec nodeRecord) (policy.Node, error) {
 	n := policy.Node{ID: rec.ID, Hostname: rec.Hostname, OS: "linux", Relay: rec.Role == wire.RoleRelay.String(), Settings: rec.Settings}
-	inv, err := p.inv.current(rec.ID)
+	doc, js, err := p.inv.currentDoc(rec.ID)
 	if err != nil {
 		return n, err
 	}
-	if inv != nil {
-		n.Facts = facts(inv)
-		if inv.OS.Kernel != "" {
-			n.OS = inv.OS.Kernel
+	var invProps map[string]json.RawMessage
+	if doc != nil {
+		if osDoc, ok := doc["os"].(map[string]any); ok {
+			if k, ok := osDoc["kernel"].(string); ok && k != "" {
+				n.OS = k
+			}
+		}
+		if props, ok := doc["properties"].(map[string]any); ok && len(props) > 0 {
+			// Properties keep their bytes (a number too large for a float64 stays exact).
+			var withProps struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			}
+			if err := json.Unmarshal(js, &withProps); err != nil {
+				return n, fmt.Errorf("inventory of %s: %w", rec.ID, err)
+			}
+			invProps = withProps.Properties
+		}
+		// Only the facts the groups read are kept: whole inventories of a fleet would be
+		// most of the root's memory (DESIGN.md §5; docs/performance.md).
+		if p.allFacts {
+			n.Facts = doc
+		} else {
+			n.Facts = policy.ProjectFacts(doc, p.factPaths)
 		}
 	}
 	// The inventory's properties (the node's properties.d), then the operator's over them.
-	if inv != nil && len(inv.Properties) > 0 || len(rec.Properties) > 0 {
+	if len(invProps) > 0 || len(rec.Properties) > 0 {
 		n.Properties = map[string]json.RawMessage{}
-		if inv != nil {
-			maps.Copy(n.Properties, inv.Properties)
-		}
+		maps.Copy(n.Properties, invProps)
 		maps.Copy(n.Properties, rec.Properties)
 	}
 	return n, nil
 }
 
-func facts(inv *inventory.Inventory) map[string]any {
-	b, err := json.Marshal(inv)
-	if err != nil {
-		return nil
+// setFactPaths records which facts the model's groups read; it reports whether nodes
+// compiled for the previous paths lack some the new model reads.
+func (p *policies) setFactPaths(m *policy.Model) (widened bool) {
+	paths, all := policy.FactPaths(m)
+	have := map[string]bool{}
+	for _, q := range p.factPaths {
+		have[strings.Join(q, ".")] = true
 	}
-	f, _ := policy.FactsFromJSON(b)
-	return f
+	if !p.allFacts {
+		widened = all
+		for _, q := range paths {
+			widened = widened || !have[strings.Join(q, ".")]
+		}
+	}
+	p.factPaths, p.allFacts = paths, all
+	return widened
 }
 
 // start compiles every accepted node's policy; nodes whose stored policy has the same
@@ -141,6 +188,7 @@ func facts(inv *inventory.Inventory) map[string]any {
 func (p *policies) start() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.setFactPaths(p.model)
 	nodes, err := p.nodes()
 	if err != nil {
 		return fmt.Errorf("policy generation: %w", err)
@@ -155,12 +203,24 @@ func (p *policies) generate(kind string, pass func(policy.Emit) ([]policy.Proble
 	p.genMu.Lock()
 	p.gen.Running, p.gen.LastStart = true, p.now()
 	p.genMu.Unlock()
+	// Policies are stored policiesPerTxn at a time: one synced transaction each costs an
+	// fsync, and one per node made a fleet's generation take minutes of disk waits.
 	var storeErr error
+	batch := make([]*wire.AppliedPolicy, 0, policiesPerTxn)
+	flush := func() {
+		if storeErr == nil && len(batch) > 0 {
+			storeErr = p.storePolicies(batch)
+		}
+		batch = batch[:0]
+	}
 	probs, st, err := pass(func(ap *wire.AppliedPolicy) {
 		if storeErr == nil {
-			storeErr = p.storePolicy(ap)
+			if batch = append(batch, ap); len(batch) == policiesPerTxn {
+				flush()
+			}
 		}
 	})
+	flush()
 	if err == nil {
 		err = storeErr
 	}
@@ -185,39 +245,66 @@ func (p *policies) generate(kind string, pass func(policy.Emit) ([]policy.Proble
 	return nil
 }
 
+// policiesPerTxn is how many compiled policies go into one transaction.
+const policiesPerTxn = 256
+
 // storePolicy signs and stores a node's applied policy, unless the stored one has the same
 // config id (after a restart the compiler emits every node once).
 func (p *policies) storePolicy(ap *wire.AppliedPolicy) error {
-	if p.configID(ap.NodeID) == ap.ConfigID {
+	return p.storePolicies([]*wire.AppliedPolicy{ap})
+}
+
+// storePolicies signs and stores applied policies in one transaction, skipping those whose
+// stored policy has the same config id; each node's current policy becomes its previous one.
+func (p *policies) storePolicies(aps []*wire.AppliedPolicy) error {
+	type signed struct {
+		ap    *wire.AppliedPolicy
+		frame []byte
+	}
+	todo := make([]signed, 0, len(aps))
+	for _, ap := range aps {
+		if p.configID(ap.NodeID) == ap.ConfigID {
+			continue
+		}
+		sp, err := wire.NewSignedPolicy(ap, p.key)
+		if err != nil {
+			return fmt.Errorf("sign policy of %s: %w", ap.NodeID, err)
+		}
+		b, err := wire.AppendFrame(nil, sp)
+		if err != nil {
+			return err
+		}
+		todo = append(todo, signed{ap, b})
+	}
+	if len(todo) == 0 {
 		return nil
 	}
-	prev, err := p.db.Bucket(bucketPolicies).Get(ap.NodeID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	sp, err := wire.NewSignedPolicy(ap, p.key)
-	if err != nil {
-		return fmt.Errorf("sign policy of %s: %w", ap.NodeID, err)
-	}
-	b, err := wire.AppendFrame(nil, sp)
-	if err != nil {
-		return err
-	}
-	err = p.db.Update(func(tx *store.Txn) error {
-		if prev != nil {
-			if err := tx.Put(bucketPrevious, ap.NodeID, prev); err != nil {
+	err := p.db.Update(func(tx *store.Txn) error {
+		for _, s := range todo {
+			prev, err := tx.Get(bucketPolicies, s.ap.NodeID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if prev != nil {
+				if err := tx.Put(bucketPrevious, s.ap.NodeID, prev); err != nil {
+					return err
+				}
+			}
+			if err := tx.Put(bucketPolicies, s.ap.NodeID, s.frame); err != nil {
 				return err
 			}
 		}
-		return tx.Put(bucketPolicies, ap.NodeID, b)
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store policy of %s: %w", ap.NodeID, err)
+		return fmt.Errorf("store %d policies (%s...): %w", len(todo), todo[0].ap.NodeID, err)
 	}
-	p.ids.Store(ap.NodeID, ap.ConfigID)
-	p.log.Debug("policy stored", "node", ap.NodeID, "config_id", ap.ConfigID)
-	if p.stored != nil {
-		p.stored(ap)
+	for _, s := range todo {
+		p.ids.Store(s.ap.NodeID, s.ap.ConfigID)
+		p.log.Debug("policy stored", "node", s.ap.NodeID, "config_id", s.ap.ConfigID)
+		if p.stored != nil {
+			p.stored(s.ap)
+		}
 	}
 	return nil
 }
@@ -293,38 +380,72 @@ func (p *policies) appliedPolicy(nodeID string) (*wire.AppliedPolicy, error) {
 
 // nodeChanged recompiles one node after its status or inventory changed.
 func (p *policies) nodeChanged(id string) {
+	// A pending node's inventory comes here too: with no policy to remove and none to
+	// compile, it need not wait for a compilation in progress.
+	if rec, err := p.reg.record(id); err == nil && !getsPolicy(rec) {
+		if _, known := p.compiler.ConfigID(id); !known && p.configID(id) == "" {
+			return
+		}
+	}
+	p.nodesChanged([]string{id})
+}
+
+// nodesChanged recompiles nodes after their status or inventory changed, in one pass: a
+// batch of acceptances compiles and stores its policies together.
+func (p *policies) nodesChanged(ids []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	rec, err := p.reg.record(id)
-	if err != nil {
-		p.log.Warn("policy update skipped", "node", id, "err", err)
+	var upsert []policy.Node
+	for _, id := range ids {
+		rec, err := p.reg.record(id)
+		if err != nil {
+			p.log.Warn("policy update skipped", "node", id, "err", err)
+			continue
+		}
+		if !getsPolicy(rec) {
+			p.removePolicy(id)
+			continue
+		}
+		n, err := p.node(rec)
+		if err != nil {
+			p.log.Warn("policy update skipped", "node", id, "err", err)
+			continue
+		}
+		upsert = append(upsert, n)
+	}
+	if len(upsert) == 0 {
 		return
 	}
-	if !getsPolicy(rec) {
-		p.compiler.RemoveNodes([]string{id})
-		p.ids.Store(id, "")
-		if err := p.db.Bucket(bucketPolicies).Delete(id); err != nil && !errors.Is(err, store.ErrNotFound) {
-			p.log.Warn("policy removal failed", "node", id, "err", err)
-		}
-		if err := p.db.Bucket(bucketPrevious).Delete(id); err != nil && !errors.Is(err, store.ErrNotFound) {
-			p.log.Warn("policy removal failed", "node", id, "err", err)
-		}
-		if p.removed != nil {
-			p.removed(id)
-		}
-		return
-	}
-	n, err := p.node(rec)
-	if err != nil {
-		p.log.Warn("policy update skipped", "node", id, "err", err)
-		return
-	}
-	err = p.generate(passIncremental, func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
-		probs, st := p.compiler.UpsertNodes([]policy.Node{n}, emit)
+	err := p.generate(passIncremental, func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
+		probs, st := p.compiler.UpsertNodes(upsert, emit)
 		return probs, st, nil
 	})
 	if err != nil {
-		p.log.Error("policy generation failed", "node", id, "err", err)
+		p.log.Error("policy generation failed", "nodes", len(upsert), "first", upsert[0].ID, "err", err)
+	}
+}
+
+// removePolicy forgets the policy of a node that no longer gets one. A pending node, whose
+// every inventory comes here, has none: nothing is written for it.
+func (p *policies) removePolicy(id string) {
+	p.compiler.RemoveNodes([]string{id})
+	had := p.configID(id) != ""
+	p.ids.Store(id, "")
+	if had {
+		err := p.db.Update(func(tx *store.Txn) error {
+			for _, bucket := range []string{bucketPolicies, bucketPrevious} {
+				if err := tx.Delete(bucket, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			p.log.Warn("policy removal failed", "node", id, "err", err)
+		}
+	}
+	if p.removed != nil {
+		p.removed(id)
 	}
 }
 
@@ -378,9 +499,21 @@ func (p *policies) change(by, what string, fn func(m *policy.Model) ([]policy.Ch
 		return Event{}, fmt.Errorf("store policy model: %w", err)
 	}
 	p.model = next
-	if err := p.generate(passIncremental, func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
+	kind, pass := passIncremental, func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
 		return p.compiler.SetModel(next, emit)
-	}); err != nil {
+	}
+	if p.setFactPaths(next) {
+		// A group reads facts the compiler did not keep: load every node's again.
+		nodes, err := p.nodes()
+		if err != nil {
+			p.log.Error("policy generation failed", "event", ev.ID, "err", err)
+			return ev, nil
+		}
+		kind, pass = passFull, func(emit policy.Emit) ([]policy.Problem, policy.Stats, error) {
+			return p.compiler.Load(next, nodes, emit)
+		}
+	}
+	if err := p.generate(kind, pass); err != nil {
 		p.log.Error("policy generation failed", "event", ev.ID, "err", err)
 	}
 	return ev, nil
@@ -405,6 +538,7 @@ func nextEventSeq(tx *store.Txn) (uint64, error) {
 func (p *policies) regenerate() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.setFactPaths(p.model)
 	nodes, err := p.nodes()
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bosun-io/bosun/mesh"
@@ -63,10 +64,16 @@ type keyRecord struct {
 type registry struct {
 	db  registryStore
 	now func() time.Time
-	// changed, if set, hears of every node whose status changed, after the change is durable.
-	changed func(nodeID string)
+	// changed, if set, hears of every node whose status changed, after the change is durable;
+	// changedMany, of a batch of them.
+	changed     func(nodeID string)
+	changedMany func(nodeIDs []string)
 	// liveness, if set, says what gossip knows of a node.
 	liveness func(nodeID string) (api.Member, bool)
+
+	// seen holds when nodes were last heard from, until flushSeen writes it.
+	seenMu sync.Mutex
+	seen   map[string]time.Time
 }
 
 // registryStore is what the registry needs of the store.
@@ -85,6 +92,7 @@ func (r *registry) Nodes(ctx context.Context) ([]api.Node, error) {
 			return err
 		}
 		n := rec.Node
+		r.lastSeen(&n)
 		if r.liveness != nil {
 			if m, ok := r.liveness(n.ID); ok {
 				n.Liveness, n.LivenessSince = m.State, m.Since
@@ -135,6 +143,7 @@ func (r *registry) counts() (byStatus, byLiveness map[string]int, err error) {
 
 func (r *registry) Node(ctx context.Context, id string) (api.Node, error) {
 	rec, err := r.record(id)
+	r.lastSeen(&rec.Node)
 	return rec.Node, err
 }
 
@@ -181,53 +190,9 @@ func txPut(tx *store.Txn, rec nodeRecord) error {
 func (r *registry) SetStatus(ctx context.Context, id, status, by string) (api.Node, error) {
 	var out api.Node
 	err := r.db.Update(func(tx *store.Txn) error {
-		rec, ok, err := txRecord(tx, id)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("node %s: %w", id, api.ErrNotFound)
-		}
-		fp := mesh.Fingerprint(rec.Key)
-		if len(rec.Key) == 0 {
-			// An inventory-only node has no key: its refusal is its own, not every keyless node's.
-			fp = "node:" + id
-		}
-		switch status {
-		case api.StatusAccepted:
-			if err := tx.Delete(bucketKeys, fp); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		case api.StatusRefused:
-			if rec.Status == api.StatusAccepted {
-				return fmt.Errorf("node %s is accepted; delete it instead of refusing it: %w", id, api.ErrConflict)
-			}
-			fallthrough
-		case api.StatusDeleted:
-			kb, err := json.Marshal(keyRecord{Status: status, NodeID: id, At: r.now()})
-			if err != nil {
-				return err
-			}
-			if err := tx.Put(bucketKeys, fp, kb); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("unknown node status %q", status)
-		}
-		if rec.Status != status {
-			before, _ := json.Marshal(map[string]string{"status": rec.Status})
-			after, _ := json.Marshal(map[string]string{"status": status})
-			err := recordEvent(tx, &api.Event{Time: r.now().UTC(), By: by, What: fmt.Sprintf("%s node %s (%s)", status, id, rec.Hostname),
-				Changes: []api.EventChange{{Kind: "node", ID: id, Op: "update", Before: before, After: after}}})
-			if err != nil {
-				return err
-			}
-			rec.Status = status
-			rec.StatusChanged = r.now()
-			rec.StatusChangedBy = by
-		}
-		out = rec.Node
-		return txPut(tx, rec)
+		var err error
+		out, err = r.setStatusTx(tx, id, status, by)
+		return err
 	})
 	if err != nil {
 		return api.Node{}, fmt.Errorf("set node %s %s: %w", id, status, err)
@@ -236,6 +201,101 @@ func (r *registry) SetStatus(ctx context.Context, id, status, by string) (api.No
 		r.changed(id)
 	}
 	return out, nil
+}
+
+// statusPerTxn is how many nodes one transaction of SetStatusMany changes.
+const statusPerTxn = 500
+
+// SetStatusMany makes the same decision on many nodes, statusPerTxn to a transaction, and
+// recompiles them together: accepting a fleet costs a few transactions and one compilation
+// pass rather than one of each per node. Nodes that are not registered are returned apart;
+// any other error stops the batch, after the chunks already committed.
+func (r *registry) SetStatusMany(ctx context.Context, ids []string, status, by string) (changed []api.Node, missing []string, err error) {
+	for start := 0; start < len(ids); start += statusPerTxn {
+		if err := ctx.Err(); err != nil {
+			return changed, missing, err
+		}
+		chunk := ids[start:min(start+statusPerTxn, len(ids))]
+		var done []api.Node
+		var absent []string
+		err := r.db.Update(func(tx *store.Txn) error {
+			done, absent = done[:0], absent[:0]
+			for _, id := range chunk {
+				n, err := r.setStatusTx(tx, id, status, by)
+				if errors.Is(err, api.ErrNotFound) {
+					absent = append(absent, id)
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				done = append(done, n)
+			}
+			return nil
+		})
+		if err != nil {
+			return changed, missing, fmt.Errorf("set %d nodes %s: %w", len(chunk), status, err)
+		}
+		changed, missing = append(changed, done...), append(missing, absent...)
+		if r.changedMany != nil && len(done) > 0 {
+			touched := make([]string, len(done))
+			for i, n := range done {
+				touched[i] = n.ID
+			}
+			r.changedMany(touched)
+		}
+	}
+	return changed, missing, nil
+}
+
+// setStatusTx records the decision on one node inside tx.
+func (r *registry) setStatusTx(tx *store.Txn, id, status, by string) (api.Node, error) {
+	rec, ok, err := txRecord(tx, id)
+	if err != nil {
+		return api.Node{}, err
+	}
+	if !ok {
+		return api.Node{}, fmt.Errorf("node %s: %w", id, api.ErrNotFound)
+	}
+	fp := mesh.Fingerprint(rec.Key)
+	if len(rec.Key) == 0 {
+		// An inventory-only node has no key: its refusal is its own, not every keyless node's.
+		fp = "node:" + id
+	}
+	switch status {
+	case api.StatusAccepted:
+		if err := tx.Delete(bucketKeys, fp); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return api.Node{}, err
+		}
+	case api.StatusRefused:
+		if rec.Status == api.StatusAccepted {
+			return api.Node{}, fmt.Errorf("node %s is accepted; delete it instead of refusing it: %w", id, api.ErrConflict)
+		}
+		fallthrough
+	case api.StatusDeleted:
+		kb, err := json.Marshal(keyRecord{Status: status, NodeID: id, At: r.now()})
+		if err != nil {
+			return api.Node{}, err
+		}
+		if err := tx.Put(bucketKeys, fp, kb); err != nil {
+			return api.Node{}, err
+		}
+	default:
+		return api.Node{}, fmt.Errorf("unknown node status %q", status)
+	}
+	if rec.Status != status {
+		before, _ := json.Marshal(map[string]string{"status": rec.Status})
+		after, _ := json.Marshal(map[string]string{"status": status})
+		err := recordEvent(tx, &api.Event{Time: r.now().UTC(), By: by, What: fmt.Sprintf("%s node %s (%s)", status, id, rec.Hostname),
+			Changes: []api.EventChange{{Kind: "node", ID: id, Op: "update", Before: before, After: after}}})
+		if err != nil {
+			return api.Node{}, err
+		}
+		rec.Status = status
+		rec.StatusChanged = r.now()
+		rec.StatusChangedBy = by
+	}
+	return rec.Node, txPut(tx, rec)
 }
 
 // keyStatus returns "refused" or "deleted" for a key that must stay out, "" otherwise.
@@ -258,65 +318,143 @@ func (r *registry) keyStatus(key ed25519.PublicKey) (string, error) {
 // key has its facts refreshed, anything else is refused with the reason. path lists the
 // relays it came through, nearest the node first.
 func (r *registry) enrol(stub wire.EnrolStub, path []string) (api.Node, error) {
-	now := r.now()
-	if stub.Time.Before(now.Add(-maxStubAge)) || stub.Time.After(now.Add(maxStubFuture)) {
-		return api.Node{}, fmt.Errorf("node %s: %w: made at %v, root time %v", stub.NodeID, errStaleStub, stub.Time.Format(time.RFC3339), now.Format(time.RFC3339))
-	}
-	if st, err := r.keyStatus(stub.Key); err != nil {
-		return api.Node{}, err
-	} else if st != "" {
-		return api.Node{}, fmt.Errorf("node %s: %w: the key %s was %s by an operator", stub.NodeID, errKeyRefused, mesh.Fingerprint(stub.Key), st)
-	}
 	var out api.Node
 	err := r.db.Update(func(tx *store.Txn) error {
-		rec, ok, err := txRecord(tx, stub.NodeID)
-		if err != nil {
-			return err
-		}
-		if ok && !rec.Key.Equal(stub.Key) {
-			return fmt.Errorf("node %s: %w (registered %s, offered %s)", stub.NodeID, errKeyMismatch, mesh.Fingerprint(rec.Key), mesh.Fingerprint(stub.Key))
-		}
-		if !ok {
-			rec = nodeRecord{Key: stub.Key}
-			rec.ID = stub.NodeID
-			rec.Status = api.StatusPending
-			rec.FirstSeen = now
-			rec.StatusChanged = now
-			rec.KeyFingerprint = mesh.Fingerprint(stub.Key)
-		}
-		rec.Hostname = stub.Hostname
-		rec.OS = stub.OS
-		rec.Role = stub.Role.String()
-		rec.SoftwareVersion = stub.SoftwareVersion
-		rec.Path = slices.Clone(path)
-		rec.PolicyServer = "root"
-		if len(path) > 0 {
-			rec.PolicyServer = path[0]
-		}
-		rec.LastSeen = now
-		out = rec.Node
-		return txPut(tx, rec)
+		var err error
+		out, err = r.enrolTx(tx, stub, path)
+		return err
 	})
 	return out, err
 }
 
+// enrolTx is enrol inside tx.
+func (r *registry) enrolTx(tx *store.Txn, stub wire.EnrolStub, path []string) (api.Node, error) {
+	now := r.now()
+	if stub.Time.Before(now.Add(-maxStubAge)) || stub.Time.After(now.Add(maxStubFuture)) {
+		return api.Node{}, fmt.Errorf("node %s: %w: made at %v, root time %v", stub.NodeID, errStaleStub, stub.Time.Format(time.RFC3339), now.Format(time.RFC3339))
+	}
+	if v, err := tx.Get(bucketKeys, mesh.Fingerprint(stub.Key)); err == nil {
+		var kr keyRecord
+		if err := json.Unmarshal(v, &kr); err != nil {
+			return api.Node{}, err
+		}
+		if kr.Status != "" {
+			return api.Node{}, fmt.Errorf("node %s: %w: the key %s was %s by an operator", stub.NodeID, errKeyRefused, mesh.Fingerprint(stub.Key), kr.Status)
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return api.Node{}, err
+	}
+	rec, ok, err := txRecord(tx, stub.NodeID)
+	if err != nil {
+		return api.Node{}, err
+	}
+	if ok && !rec.Key.Equal(stub.Key) {
+		return api.Node{}, fmt.Errorf("node %s: %w (registered %s, offered %s)", stub.NodeID, errKeyMismatch, mesh.Fingerprint(rec.Key), mesh.Fingerprint(stub.Key))
+	}
+	if !ok {
+		rec = nodeRecord{Key: stub.Key}
+		rec.ID = stub.NodeID
+		rec.Status = api.StatusPending
+		rec.FirstSeen = now
+		rec.StatusChanged = now
+		rec.KeyFingerprint = mesh.Fingerprint(stub.Key)
+	}
+	rec.Hostname = stub.Hostname
+	rec.OS = stub.OS
+	rec.Role = stub.Role.String()
+	rec.SoftwareVersion = stub.SoftwareVersion
+	rec.Path = slices.Clone(path)
+	rec.PolicyServer = "root"
+	if len(path) > 0 {
+		rec.PolicyServer = path[0]
+	}
+	rec.LastSeen = now
+	return rec.Node, txPut(tx, rec)
+}
+
 // touch records that an accepted or pending node was heard from, if its key matches.
 func (r *registry) touch(id string, key ed25519.PublicKey) (api.Node, error) {
-	var out api.Node
-	err := r.db.Update(func(tx *store.Txn) error {
-		rec, ok, err := txRecord(tx, id)
-		if err != nil || !ok {
-			if err == nil {
-				err = fmt.Errorf("node %s: %w", id, api.ErrNotFound)
+	rec, err := r.record(id)
+	if err != nil {
+		return api.Node{}, err
+	}
+	if !rec.Key.Equal(key) {
+		return api.Node{}, fmt.Errorf("node %s: %w", id, errKeyMismatch)
+	}
+	r.markSeen(id)
+	rec.LastSeen = r.now()
+	return rec.Node, nil
+}
+
+// seenFlushInterval is how often the times nodes were last heard from are written down.
+const seenFlushInterval = 30 * time.Second
+
+// markSeen notes that a node was heard from now. The time is kept in memory and written by
+// flushSeen: writing it at every contact cost the root one synced transaction per node and
+// run, the first thing to break with 10,000 nodes (docs/performance.md). The API shows the
+// noted time at once; a root killed loses at most the last seenFlushInterval of them.
+func (r *registry) markSeen(id string) {
+	now := r.now()
+	r.seenMu.Lock()
+	if r.seen == nil {
+		r.seen = map[string]time.Time{}
+	}
+	r.seen[id] = now
+	r.seenMu.Unlock()
+}
+
+// lastSeen overlays the noted time on a stored record's.
+func (r *registry) lastSeen(n *api.Node) {
+	r.seenMu.Lock()
+	t, ok := r.seen[n.ID]
+	r.seenMu.Unlock()
+	if ok && t.After(n.LastSeen) {
+		n.LastSeen = t
+	}
+}
+
+// flushSeen writes the noted times, statusPerTxn nodes to a transaction.
+func (r *registry) flushSeen() error {
+	r.seenMu.Lock()
+	seen := r.seen
+	r.seen = nil
+	r.seenMu.Unlock()
+	ids := make([]string, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	for start := 0; start < len(ids); start += statusPerTxn {
+		chunk := ids[start:min(start+statusPerTxn, len(ids))]
+		err := r.db.Update(func(tx *store.Txn) error {
+			for _, id := range chunk {
+				rec, ok, err := txRecord(tx, id)
+				if err != nil {
+					return err
+				}
+				if !ok || !seen[id].After(rec.LastSeen) {
+					continue
+				}
+				rec.LastSeen = seen[id]
+				if err := txPut(tx, rec); err != nil {
+					return err
+				}
 			}
-			return err
+			return nil
+		})
+		if err != nil {
+			// Keep what was not written for the next flush.
+			r.seenMu.Lock()
+			for _, id := range ids[start:] {
+				if t, ok := r.seen[id]; !ok || seen[id].After(t) {
+					if r.seen == nil {
+						r.seen = map[string]time.Time{}
+					}
+					r.seen[id] = seen[id]
+				}
+			}
+			r.seenMu.Unlock()
+			return fmt.Errorf("record when %d nodes were last seen: %w", len(ids)-start, err)
 		}
-		if !rec.Key.Equal(key) {
-			return fmt.Errorf("node %s: %w", id, errKeyMismatch)
-		}
-		rec.LastSeen = r.now()
-		out = rec.Node
-		return txPut(tx, rec)
-	})
-	return out, err
+	}
+	return nil
 }

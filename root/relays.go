@@ -38,7 +38,17 @@ func (r *Root) relayStats(s *wire.RelayStats, path []string) error {
 	if err != nil {
 		return err
 	}
-	return r.db.Bucket(bucketRelayStats).Put(body.RelayID, b)
+	if err := r.db.Bucket(bucketRelayStats).Put(body.RelayID, b); err != nil {
+		return err
+	}
+	// The directory of relays changes when a relay appears or moves; figures alone wait for
+	// the cache to expire.
+	r.dirMu.Lock()
+	if e, ok := r.dir[body.RelayID]; !ok || e.stats.Zone != body.Zone || e.stats.GossipAddr != body.GossipAddr || e.stats.QUICAddr != body.QUICAddr {
+		r.dir = nil
+	}
+	r.dirMu.Unlock()
+	return nil
 }
 
 func toAPIStats(b wire.RelayStatsBody) api.RelayStats {

@@ -128,6 +128,11 @@ type Root struct {
 	apiSrv  *http.Server
 	apiCfg  api.Config // what apiSrv serves, kept for the test that checks openapi.json
 	closeMu sync.Once
+
+	// dir caches relayDirectory.
+	dirMu sync.Mutex
+	dir   map[string]directoryEntry
+	dirAt time.Time
 }
 
 // New opens the root's store and binds its listeners; it serves nothing until Run.
@@ -172,6 +177,7 @@ func New(cfg Config) (*Root, error) {
 	// A node accepted, refused or deleted, or a new inventory, changes what the node must do.
 	r.reg.changed = r.pol.nodeChanged
 	r.pol.compiled = r.metrics.compiled
+	r.reg.changedMany = r.pol.nodesChanged
 	if r.rep, err = newReports(cfg, db, r.reg, r.pol, r.log); err != nil {
 		db.Close()
 		return nil, err
@@ -205,7 +211,7 @@ func New(cfg Config) (*Root, error) {
 		Tokens:   r.tokens,
 		Status:   r.status,
 		Logger:   r.log,
-		Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.meshRoutes, r.ledgerRoutes, r.complianceGroupRoutes, r.inventoryRoutes, r.complianceRoutes, r.driftRoutes, r.dashboardRoutes, r.metricsRoutes, r.tokenRoutes},
+		Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.meshRoutes, r.ledgerRoutes, r.complianceGroupRoutes, r.inventoryRoutes, r.complianceRoutes, r.driftRoutes, r.dashboardRoutes, r.metricsRoutes, r.tokenRoutes, r.nodeBatchRoutes},
 	}
 	r.apiSrv = &http.Server{
 		Handler:           r.metrics.instrument(api.NewHandler(r.apiCfg)),
@@ -311,6 +317,25 @@ func (r *Root) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		r.rep.run(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(seenFlushInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				if err := r.reg.flushSeen(); err != nil {
+					r.log.Warn("last-seen times not recorded", "err", err)
+				}
+				return
+			case <-t.C:
+				if err := r.reg.flushSeen(); err != nil {
+					r.log.Warn("last-seen times not recorded", "err", err)
+				}
+			}
+		}
 	}()
 	go func() {
 		defer wg.Done()

@@ -72,6 +72,16 @@ func NewEnrol(stub EnrolStub, key ed25519.PrivateKey) *Enrol {
 	return &Enrol{Signed: Sign(enrolDomain, stub.appendBinary(nil), key)}
 }
 
+// Peek decodes the stub without checking anything, to learn which node it names. Nothing it
+// returns may be trusted before Open.
+func (e *Enrol) Peek() (EnrolStub, error) {
+	var stub EnrolStub
+	if err := stub.unmarshalBinary(e.Signed.Body); err != nil {
+		return EnrolStub{}, fmt.Errorf("enrolment stub: %w", err)
+	}
+	return stub, nil
+}
+
 // Open decodes the stub, checks it names a node and a valid role, and verifies that it was
 // signed by the key it states. It does not decide whether that key is welcome: that is the
 // root's registry's job.

@@ -33,6 +33,7 @@ bosun relay --data /var/lib/bosun/relay --upstream relay-dmz.example.org:6710`,
 type relayOptions struct {
 	configFile
 	logOptions
+	debugOptions
 	Data                string
 	Listen              string
 	Upstream            string
@@ -68,6 +69,7 @@ func (o *relayOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.MetricsListen, "metrics-listen", "127.0.0.1:6714", "Prometheus endpoint (HTTP, GET /metrics, bearer token); empty: none")
 	fs.StringVar(&o.MetricsTokenFile, "metrics-token-file", "", "file holding the token scrapers must send (default <data>/metrics.token, created at first start)")
 	o.logOptions.AddFlags(fs)
+	o.debugOptions.AddFlags(fs)
 }
 
 func (o *relayOptions) Run(ctx context.Context, env *cli.Env, args []string) error {
@@ -100,6 +102,11 @@ func (o *relayOptions) Run(ctx context.Context, env *cli.Env, args []string) err
 		return err
 	}
 	defer r.Close()
+	waitDebug, err := o.debugOptions.start(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer waitDebug()
 	if err := r.Run(ctx); err != nil {
 		return err
 	}

@@ -34,6 +34,7 @@ bosun root --data /tmp/r --listen 127.0.0.1:16710 --api-listen 127.0.0.1:16711`,
 type rootOptions struct {
 	configFile
 	logOptions
+	debugOptions
 	Data      string
 	Listen    string
 	APIListen string
@@ -60,6 +61,7 @@ func (o *rootOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Var(newCheckedString(&o.GossipProfile, "wan", checkGossipProfile), "gossip-profile", "timers of that pool: lan, wan or local (tests)")
 	fs.BoolVar(&o.RequireSignature, "require-inventory-signature", false, "refuse inventories imported over HTTP or from the drop directory without a valid Rudder signature")
 	o.logOptions.AddFlags(fs)
+	o.debugOptions.AddFlags(fs)
 }
 
 func (o *rootOptions) Run(ctx context.Context, env *cli.Env, args []string) error {
@@ -81,6 +83,11 @@ func (o *rootOptions) Run(ctx context.Context, env *cli.Env, args []string) erro
 		return err
 	}
 	defer r.Close()
+	waitDebug, err := o.debugOptions.start(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer waitDebug()
 	if err := r.Run(ctx); err != nil {
 		return err
 	}

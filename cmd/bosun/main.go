@@ -26,6 +26,7 @@ func commands() []*cli.Command {
 		agentCommand, agentInventoryCommand, agentPolicyCommand,
 		agentRunCommand, agentInfoCommand, agentSetForceAuditCommand, agentUnsetForceAuditCommand,
 		configCheckCommand, configDefaultsCommand,
+		benchFleetCommand,
 	}
 	return append(cmds, cli.Commands()...)
 }

@@ -292,6 +292,10 @@ var clientCalls = map[string]func(ctx context.Context, c *Client) error{
 	"Nodes":     func(ctx context.Context, c *Client) error { _, err := c.Nodes(ctx, StatusPending); return err },
 	"Node":      func(ctx context.Context, c *Client) error { _, err := c.Node(ctx, "n1"); return err },
 	"SetStatus": setStatusAll,
+	"SetStatusMany": func(ctx context.Context, c *Client) error {
+		_, err := c.SetStatusMany(ctx, StatusAccepted, []string{"n1", "n2"})
+		return err
+	},
 	"ImportBundle": func(ctx context.Context, c *Client) error {
 		_, err := c.ImportBundle(ctx, strings.NewReader("b"))
 		return err
@@ -491,7 +495,7 @@ var schemaTypes = map[string]reflect.Type{
 	"ComplianceNodeRow": reflect.TypeFor[ComplianceNodeRow](), "CompliancePoint": reflect.TypeFor[CompliancePoint](),
 	"ComplianceRuleDetail": reflect.TypeFor[ComplianceRuleDetail](), "ComplianceScore": reflect.TypeFor[ComplianceScore](),
 	"ComplianceSummary": reflect.TypeFor[ComplianceSummary](), "Error": reflect.TypeFor[Error](),
-	"ErrorBody": reflect.TypeFor[ErrorBody](), "DriftEvent": reflect.TypeFor[DriftEvent](), "DriftList": reflect.TypeFor[DriftList](), "Event": reflect.TypeFor[Event](), "EventChange": reflect.TypeFor[EventChange](),
+	"ErrorBody": reflect.TypeFor[ErrorBody](), "DriftEvent": reflect.TypeFor[DriftEvent](), "NodeBatch": reflect.TypeFor[NodeBatch](), "NodeBatchResult": reflect.TypeFor[NodeBatchResult](), "DriftList": reflect.TypeFor[DriftList](), "Event": reflect.TypeFor[Event](), "EventChange": reflect.TypeFor[EventChange](),
 	"EventList": reflect.TypeFor[EventList](), "File": reflect.TypeFor[File](), "Files": reflect.TypeFor[Files](),
 	"GenerationStatus": reflect.TypeFor[GenerationStatus](), "GossipKey": reflect.TypeFor[GossipKey](),
 	"ImportResult": reflect.TypeFor[ImportResult](), "InventoryAnswer": reflect.TypeFor[InventoryAnswer](),
