@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"path/filepath"
-
 	"github.com/bosun-io/bosun/metrics"
 )
 
@@ -27,7 +25,7 @@ func (a *Agent) listenMetrics() error {
 	if a.cfg.MetricsListen == "" {
 		return nil
 	}
-	tok, err := a.metricsToken()
+	tok, err := metrics.TokenOf(a.cfg.MetricsTokenFile, a.cfg.DataDir)
 	if err != nil {
 		return err
 	}
@@ -81,13 +79,4 @@ func (a *Agent) countRun(outcome string) {
 	if a.metrics != nil {
 		a.metrics.runs[outcome].Inc()
 	}
-}
-
-// metricsToken returns the bearer token scrapers must send: the configured file's, or the
-// one the agent keeps in its data directory, made at first start.
-func (a *Agent) metricsToken() (string, error) {
-	if a.cfg.MetricsTokenFile != "" {
-		return metrics.ReadToken(a.cfg.MetricsTokenFile)
-	}
-	return metrics.LoadOrCreateToken(filepath.Join(a.cfg.DataDir, metrics.TokenFile))
 }

@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"path/filepath"
 	"sync/atomic"
 
 	"github.com/bosun-io/bosun/mesh"
@@ -116,13 +115,4 @@ func (r *Relay) registerFigures() {
 		_ = r.db.Bucket(bucketPolicies).Scan("", func(string, []byte) error { n++; return nil })
 		return float64(n)
 	})
-}
-
-// metricsToken returns the bearer token scrapers must send: the configured file's, or the
-// one the relay keeps in its data directory, made at first start.
-func (c *Config) metricsToken() (string, error) {
-	if c.MetricsTokenFile != "" {
-		return metrics.ReadToken(c.MetricsTokenFile)
-	}
-	return metrics.LoadOrCreateToken(filepath.Join(c.DataDir, metrics.TokenFile))
 }
