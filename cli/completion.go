@@ -348,6 +348,10 @@ func writeShCore(w io.Writer, t *completionTree) {
 				continue
 			}
 			names := []string{verb + "|--" + f.Name}
+			if f.Name == "color" {
+				// The hidden alias takes a value too: the word after it is no verb.
+				names = append(names, verb+"|--colour")
+			}
 			if f.Shorthand != "" {
 				names = append(names, verb+"|-"+f.Shorthand)
 			}
@@ -542,7 +546,7 @@ function __bosun_verb
             continue
         end
         switch $w
-            case '--color'
+            case '--color' '--colour'
                 set skip 1
             case help
                 # bosun help VERB: the verb completes as after bosun.
