@@ -225,6 +225,10 @@ bosun completion bash | sudo tee /etc/bash_completion.d/bosun >/dev/null
 bosun completion zsh > "${fpath[1]}/_bosun"
 # fish
 bosun completion fish > ~/.config/fish/completions/bosun.fish`,
+	// The script is printed without contacting a root, so no 3 or 4.
+	ExitStatus: `0  the script was printed
+1  it could not be written
+2  the command line is wrong (no shell, or one bosun does not know)`,
 	New: func() Options { return &completionOptions{} },
 }
 
