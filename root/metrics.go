@@ -194,14 +194,14 @@ func (r *Root) registerFigures() {
 		counts := r.members.countByZoneState(coreZone)
 		if r.core != nil {
 			core := map[string]int{}
-			for _, mem := range r.core.Members() {
-				core[mem.State.String()]++
+			for s, n := range r.core.CountByState() {
+				core[s.String()] = n
 			}
 			counts[coreZone] = core
 		}
 		for zone, states := range counts {
-			for _, s := range []string{"alive", "suspect", "dead", "left"} {
-				emit(float64(states[s]), zone, s)
+			for _, s := range mesh.MemberStates {
+				emit(float64(states[s.String()]), zone, s.String())
 			}
 		}
 	})
