@@ -35,24 +35,22 @@ func (a *Agent) listenMetrics() error {
 	for _, o := range []string{runCompliant, runNonCompliant, runFailed, runNoPolicy} {
 		m.runs[o] = runs.With(o)
 	}
-	reg.Func(metrics.Gauge, "bosun_agent_last_run_duration_seconds", "Duration of the last run.", nil, func(emit metrics.Emit) {
-		if lr := ReadLastRun(a.cfg.DataDir); lr != nil {
-			emit(lr.End.Sub(lr.Start).Seconds())
-		}
-	})
-	reg.Func(metrics.Gauge, "bosun_agent_last_run_timestamp_seconds", "When the last run ended (Unix time).", nil, func(emit metrics.Emit) {
-		if lr := ReadLastRun(a.cfg.DataDir); lr != nil {
-			emit(float64(lr.End.UnixNano()) / 1e9)
-		}
-	})
-	reg.Func(metrics.Gauge, "bosun_agent_last_run_components", "Components of the last run by policy mode and result.", []string{"mode", "result"}, func(emit metrics.Emit) {
+	// One read of the last run's file per scrape for its three families, so that they
+	// describe the same run even when one ends during the scrape.
+	reg.Funcs([]metrics.Family{
+		{Kind: metrics.Gauge, Name: "bosun_agent_last_run_duration_seconds", Help: "Duration of the last run."},
+		{Kind: metrics.Gauge, Name: "bosun_agent_last_run_timestamp_seconds", Help: "When the last run ended (Unix time)."},
+		{Kind: metrics.Gauge, Name: "bosun_agent_last_run_components", Help: "Components of the last run by policy mode and result.", Labels: []string{"mode", "result"}},
+	}, func(emit metrics.EmitTo) {
 		lr := ReadLastRun(a.cfg.DataDir)
 		if lr == nil {
 			return
 		}
+		emit(0, lr.End.Sub(lr.Start).Seconds())
+		emit(1, float64(lr.End.UnixNano())/1e9)
 		for mode, s := range map[string]ModeSummary{"audit": lr.Summary.Audit, "enforce": lr.Summary.Enforce} {
 			for result, n := range s.ByStatus {
-				emit(float64(n), mode, result)
+				emit(2, float64(n), mode, result)
 			}
 		}
 	})
