@@ -123,7 +123,9 @@ func Listen(addr string, reg *Registry, token string, log *slog.Logger) (*Server
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", RequireToken(token, reg.Handler()))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// The endpoint is open to anyone who can reach it until the token is checked: bound what
+	// a client that sends no request, or a huge header, can hold.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
 	if log != nil {
 		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	}
