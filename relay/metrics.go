@@ -110,8 +110,6 @@ func (r *Relay) registerFigures() {
 		}
 	})
 	reg.Value(metrics.Gauge, "bosun_relay_cached_policies", "Signed policies cached for the zone's nodes.", func() float64 {
-		n := 0
-		_ = r.db.Bucket(bucketPolicies).Scan("", func(string, []byte) error { n++; return nil })
-		return float64(n)
+		return float64(r.cachedPolicies())
 	})
 }
