@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"path/filepath"
-
 	"github.com/bosun-io/bosun/metrics"
 )
 
@@ -27,7 +25,7 @@ func (a *Agent) listenMetrics() error {
 	if a.cfg.MetricsListen == "" {
 		return nil
 	}
-	tok, err := a.metricsToken()
+	tok, err := metrics.TokenOf(a.cfg.MetricsTokenFile, a.cfg.DataDir)
 	if err != nil {
 		return err
 	}
@@ -37,24 +35,22 @@ func (a *Agent) listenMetrics() error {
 	for _, o := range []string{runCompliant, runNonCompliant, runFailed, runNoPolicy} {
 		m.runs[o] = runs.With(o)
 	}
-	reg.Func(metrics.Gauge, "bosun_agent_last_run_duration_seconds", "Duration of the last run.", nil, func(emit metrics.Emit) {
-		if lr := ReadLastRun(a.cfg.DataDir); lr != nil {
-			emit(lr.End.Sub(lr.Start).Seconds())
-		}
-	})
-	reg.Func(metrics.Gauge, "bosun_agent_last_run_timestamp_seconds", "When the last run ended (Unix time).", nil, func(emit metrics.Emit) {
-		if lr := ReadLastRun(a.cfg.DataDir); lr != nil {
-			emit(float64(lr.End.UnixNano()) / 1e9)
-		}
-	})
-	reg.Func(metrics.Gauge, "bosun_agent_last_run_components", "Components of the last run by policy mode and result.", []string{"mode", "result"}, func(emit metrics.Emit) {
+	// One read of the last run's file per scrape for its three families, so that they
+	// describe the same run even when one ends during the scrape.
+	reg.Funcs([]metrics.Family{
+		{Kind: metrics.Gauge, Name: "bosun_agent_last_run_duration_seconds", Help: "Duration of the last run."},
+		{Kind: metrics.Gauge, Name: "bosun_agent_last_run_timestamp_seconds", Help: "When the last run ended (Unix time)."},
+		{Kind: metrics.Gauge, Name: "bosun_agent_last_run_components", Help: "Components of the last run by policy mode and result.", Labels: []string{"mode", "result"}},
+	}, func(emit metrics.EmitTo) {
 		lr := ReadLastRun(a.cfg.DataDir)
 		if lr == nil {
 			return
 		}
+		emit(0, lr.End.Sub(lr.Start).Seconds())
+		emit(1, float64(lr.End.UnixNano())/1e9)
 		for mode, s := range map[string]ModeSummary{"audit": lr.Summary.Audit, "enforce": lr.Summary.Enforce} {
 			for result, n := range s.ByStatus {
-				emit(float64(n), mode, result)
+				emit(2, float64(n), mode, result)
 			}
 		}
 	})
@@ -81,13 +77,4 @@ func (a *Agent) countRun(outcome string) {
 	if a.metrics != nil {
 		a.metrics.runs[outcome].Inc()
 	}
-}
-
-// metricsToken returns the bearer token scrapers must send: the configured file's, or the
-// one the agent keeps in its data directory, made at first start.
-func (a *Agent) metricsToken() (string, error) {
-	if a.cfg.MetricsTokenFile != "" {
-		return metrics.ReadToken(a.cfg.MetricsTokenFile)
-	}
-	return metrics.LoadOrCreateToken(filepath.Join(a.cfg.DataDir, metrics.TokenFile))
 }

@@ -225,6 +225,10 @@ bosun completion bash | sudo tee /etc/bash_completion.d/bosun >/dev/null
 bosun completion zsh > "${fpath[1]}/_bosun"
 # fish
 bosun completion fish > ~/.config/fish/completions/bosun.fish`,
+	// The script is printed without contacting a root, so no 3 or 4.
+	ExitStatus: `0  the script was printed
+1  it could not be written
+2  the command line is wrong (no shell, or one bosun does not know)`,
 	New: func() Options { return &completionOptions{} },
 }
 
@@ -348,6 +352,10 @@ func writeShCore(w io.Writer, t *completionTree) {
 				continue
 			}
 			names := []string{verb + "|--" + f.Name}
+			if f.Name == "color" {
+				// The hidden alias takes a value too: the word after it is no verb.
+				names = append(names, verb+"|--colour")
+			}
 			if f.Shorthand != "" {
 				names = append(names, verb+"|-"+f.Shorthand)
 			}
@@ -542,7 +550,7 @@ function __bosun_verb
             continue
         end
         switch $w
-            case '--color'
+            case '--color' '--colour'
                 set skip 1
             case help
                 # bosun help VERB: the verb completes as after bosun.

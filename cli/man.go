@@ -20,6 +20,10 @@ in roff, from the same text as --help: NAME, SYNOPSIS, DESCRIPTION, OPTIONS from
 flags, EXAMPLES and EXIT STATUS. Existing pages in the directory are replaced.`,
 	Examples: `bosun man --dir /usr/local/share/man/man1 && mandb -q
 bosun man --dir /tmp/man && man -l /tmp/man/bosun-nodes-list.1`,
+	// No root is contacted, so no 3 or 4.
+	ExitStatus: `0  the pages were written
+1  a page could not be written (the error names the file)
+2  the command line is wrong`,
 	New: func() Options { return &manOptions{} },
 }
 

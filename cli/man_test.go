@@ -45,6 +45,9 @@ func TestManPages(t *testing.T) {
 				t.Errorf("%s: no %s section", name, sec)
 			}
 		}
+		if (verb == "man" || verb == "completion") && strings.Contains(page, "root could not be reached") {
+			t.Errorf("%s: exit status 3 listed, though bosun %s contacts no root", name, verb)
+		}
 		if !strings.Contains(page, ".SH EXAMPLES\n") {
 			t.Errorf("%s: no EXAMPLES section", name)
 		}

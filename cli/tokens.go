@@ -88,8 +88,10 @@ the secret.
 
 With the root stopped (the admin token lost), bosun root token create makes one on its data
 directory.`,
-	Examples: `# a token for Prometheus, written where prometheus.yml's credentials_file points
-bosun tokens create --name prometheus --role read-only > /etc/prometheus/bosun-root.token
+	Examples: `# a token for Prometheus, written where prometheus.yml's credentials_file points, readable
+# by Prometheus alone (a shell's > would make it as umask says, often world-readable)
+bosun tokens create --name prometheus --role read-only |
+  sudo install -m 0640 -o root -g prometheus /dev/stdin /etc/prometheus/bosun-root.token
 bosun tokens create --name alice --role operator --expires 90d
 bosun tokens create --name ci --role operator --expires 2027-06-30 --json`,
 	New: func() Options { return &tokensCreateOptions{} },

@@ -542,6 +542,23 @@ func (p *Pool) Members() []Member {
 	return out
 }
 
+// MemberStates lists the states a member can be in, best first: the label values of a
+// count by state.
+var MemberStates = []MemberState{MemberAlive, MemberSuspect, MemberDead, MemberLeft}
+
+// CountByState counts the members Members would list by their state, without copying or
+// sorting them: what a metrics scrape needs of a zone of thousands.
+func (p *Pool) CountByState() map[MemberState]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.forgetLocked(time.Now())
+	out := make(map[MemberState]int, len(MemberStates))
+	for _, m := range p.members {
+		out[m.State]++
+	}
+	return out
+}
+
 // Member is one member by node id.
 func (p *Pool) Member(nodeID string) (Member, bool) {
 	p.mu.Lock()

@@ -290,6 +290,9 @@ func TestPoolConverges(t *testing.T) {
 			t.Errorf("member %d: got %+v, want %+v", i, m, want)
 		}
 	}
+	if counts := d.CountByState(); len(counts) != 1 || counts[MemberAlive] != 4 {
+		t.Errorf("got counts by state %v, want 4 alive", counts)
+	}
 	eventually(t, poolWait, "a's join events", func() bool {
 		return a.events.has(EventJoin, "b") && a.events.has(EventJoin, "c") && a.events.has(EventJoin, "d")
 	})

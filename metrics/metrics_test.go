@@ -1,7 +1,9 @@
 package metrics
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -113,5 +115,36 @@ func TestReadTokenEmpty(t *testing.T) {
 	}
 	if _, err := ReadToken(p); err == nil {
 		t.Fatal("got no error for an empty token file")
+	}
+}
+
+func TestReadTokenTooLarge(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "tok")
+	if err := os.WriteFile(p, bytes.Repeat([]byte("a"), maxTokenFile+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadToken(p); !errors.Is(err, ErrTokenTooLarge) {
+		t.Fatalf("got %v, want ErrTokenTooLarge", err)
+	}
+}
+
+func TestTokenOf(t *testing.T) {
+	dir := t.TempDir()
+	made, err := TokenOf("", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := ReadToken(filepath.Join(dir, TokenFile)); err != nil || again != made {
+		t.Fatalf("got %q, %v from the data directory's file, want %q", again, err, made)
+	}
+	p := filepath.Join(t.TempDir(), "given")
+	if err := os.WriteFile(p, []byte("given-token\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := TokenOf(p, dir); err != nil || got != "given-token" {
+		t.Fatalf("got %q, %v, want the named file's token", got, err)
+	}
+	if _, err := TokenOf(filepath.Join(dir, "missing"), dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("got %v for a missing named file, want ErrNotExist (never made)", err)
 	}
 }

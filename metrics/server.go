@@ -7,10 +7,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -50,11 +52,36 @@ func LoadOrCreateToken(path string) (string, error) {
 	return tok, nil
 }
 
+// maxTokenFile bounds what ReadToken reads: a token is a line, and a path naming a log or
+// /dev/zero by mistake must not fill the memory of the process at start-up.
+const maxTokenFile = 4 << 10
+
+// ErrTokenTooLarge is returned for a token file larger than a token can be.
+var ErrTokenTooLarge = errors.New("metrics token file too large")
+
+// TokenOf returns the bearer token scrapers must send to a relay or an agent: the one in
+// file when the operator named one (never created: a missing file is an error), else the one
+// kept in dataDir's TokenFile, made at first start.
+func TokenOf(file, dataDir string) (string, error) {
+	if file != "" {
+		return ReadToken(file)
+	}
+	return LoadOrCreateToken(filepath.Join(dataDir, TokenFile))
+}
+
 // ReadToken returns the token held in path, without surrounding white space.
 func ReadToken(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("read metrics token: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	if err != nil {
+		return "", fmt.Errorf("read metrics token: %w", err)
+	}
+	if len(b) > maxTokenFile {
+		return "", fmt.Errorf("%w: %s holds more than %d bytes; name a file holding the token alone", ErrTokenTooLarge, path, maxTokenFile)
 	}
 	tok := strings.TrimSpace(string(b))
 	if tok == "" {
@@ -96,7 +123,9 @@ func Listen(addr string, reg *Registry, token string, log *slog.Logger) (*Server
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", RequireToken(token, reg.Handler()))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// The endpoint is open to anyone who can reach it until the token is checked: bound what
+	// a client that sends no request, or a huge header, can hold.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
 	if log != nil {
 		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	}

@@ -171,7 +171,7 @@ func TestUnits(t *testing.T) {
 			} else {
 				for k, v := range map[string]string{"User": "bosun", "Group": "bosun", "NoNewPrivileges": "yes",
 					"ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes", "CapabilityBoundingSet": "",
-					"WorkingDirectory": "/var/lib/bosun/" + role} {
+					"WorkingDirectory": "/var/lib/bosun/" + role, "SystemCallFilter": "@system-service", "SystemCallErrorNumber": "EPERM"} {
 					want[k] = v
 				}
 			}

@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"path/filepath"
 	"sync/atomic"
 
 	"github.com/bosun-io/bosun/mesh"
@@ -99,30 +98,18 @@ func (r *Relay) registerFigures() {
 		emit(float64(r.metrics.downSent.Load()), "downstream", "sent")
 	})
 	reg.Func(metrics.Gauge, "bosun_relay_gossip_members", "Members of the zone's gossip pool, as this relay sees them, by state.", []string{"state"}, func(emit metrics.Emit) {
-		members := r.Members()
-		if members == nil {
+		r.gossip.mu.Lock()
+		zone := r.gossip.zone
+		r.gossip.mu.Unlock()
+		if zone == nil {
 			return
 		}
-		counts := map[string]int{}
-		for _, m := range members {
-			counts[m.State.String()]++
-		}
-		for _, s := range []mesh.MemberState{mesh.MemberAlive, mesh.MemberSuspect, mesh.MemberDead, mesh.MemberLeft} {
-			emit(float64(counts[s.String()]), s.String())
+		counts := zone.CountByState()
+		for _, s := range mesh.MemberStates {
+			emit(float64(counts[s]), s.String())
 		}
 	})
 	reg.Value(metrics.Gauge, "bosun_relay_cached_policies", "Signed policies cached for the zone's nodes.", func() float64 {
-		n := 0
-		_ = r.db.Bucket(bucketPolicies).Scan("", func(string, []byte) error { n++; return nil })
-		return float64(n)
+		return float64(r.cachedPolicies())
 	})
-}
-
-// metricsToken returns the bearer token scrapers must send: the configured file's, or the
-// one the relay keeps in its data directory, made at first start.
-func (c *Config) metricsToken() (string, error) {
-	if c.MetricsTokenFile != "" {
-		return metrics.ReadToken(c.MetricsTokenFile)
-	}
-	return metrics.LoadOrCreateToken(filepath.Join(c.DataDir, metrics.TokenFile))
 }

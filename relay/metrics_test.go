@@ -54,6 +54,21 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 
+	// Cached policies are counted by key, in the gauge and in the stats sent upstream alike.
+	for _, id := range []string{"node-a", "node-b"} {
+		if err := r.db.Bucket(bucketPolicies).Put(id, []byte("a signed policy")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s, _ := scrape(tok); s.Value("bosun_relay_cached_policies") != 2 || r.Stats().CachedPolicies != 2 {
+		t.Errorf("cached policies: got gauge %v and stats %d, want 2", s.Value("bosun_relay_cached_policies"), r.Stats().CachedPolicies)
+	}
+	for _, id := range []string{"node-a", "node-b"} {
+		if err := r.db.Bucket(bucketPolicies).Delete(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// With the upstream down, what agents send waits in the queue.
 	for i := range 3 {
 		if ack := enrolAgent(t, r.Addr().String(), fmt.Sprintf("agent%d", i)); ack.Status != wire.AckOK {

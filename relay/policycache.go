@@ -14,6 +14,13 @@ import (
 // policies while the relay is cut off from its upstream.
 const bucketPolicies = "policies"
 
+// cachedPolicies counts the cached policies by key, without reading them; 0 when the store
+// cannot say.
+func (r *Relay) cachedPolicies() int {
+	n, _ := r.db.Bucket(bucketPolicies).Count("")
+	return n
+}
+
 // policy answers a node's policy request: from upstream when it answers (caching what comes
 // back), from the cache when it does not.
 func (h *handler) policy(ctx context.Context, peer mesh.Peer, req *wire.PolicyRequest) wire.Message {

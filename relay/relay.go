@@ -193,7 +193,7 @@ func New(cfg Config) (*Relay, error) {
 	}
 	r.registerFigures()
 	if cfg.MetricsListen != "" {
-		tok, err := cfg.metricsToken()
+		tok, err := metrics.TokenOf(cfg.MetricsTokenFile, cfg.DataDir)
 		if err == nil {
 			r.metricsLn, err = metrics.Listen(cfg.MetricsListen, r.metrics.reg, tok, log)
 		}

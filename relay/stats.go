@@ -40,10 +40,9 @@ func (r *Relay) setUpstream(up bool, err error) {
 func (r *Relay) Stats() wire.RelayStatsBody {
 	qs := r.queue.Stats()
 	sent, _ := r.client.Traffic()
+	cached := r.cachedPolicies() // before the link's lock, which the forwarder takes
 	r.link.mu.Lock()
 	defer r.link.mu.Unlock()
-	cached := 0
-	_ = r.db.Bucket(bucketPolicies).Scan("", func(string, []byte) error { cached++; return nil })
 	return wire.RelayStatsBody{
 		RelayID: r.id.NodeID, Time: r.cfg.Now().UTC(),
 		QueueDepth: uint64(qs.Depth), QueueBytes: uint64(qs.Bytes), OldestQueued: qs.Oldest,

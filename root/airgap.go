@@ -142,9 +142,6 @@ func (r *Root) airgapRoutes(route api.RouteFunc, _ api.PublicFunc) {
 		n, err := r.exportPolicies(req.PathValue("id"), &buf)
 		if err != nil {
 			code, name := api.StatusOf(err)
-			if errors.Is(err, api.ErrBadRequest) {
-				code, name = http.StatusBadRequest, api.CodeBadRequest
-			}
 			api.Fail(w, code, name, err.Error())
 			return
 		}

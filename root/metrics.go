@@ -161,16 +161,16 @@ func (r *Root) registerFigures() {
 			emit(float64(byLive[s]), s)
 		}
 	})
-	// One read of the engine per scrape for the four families: each read holds the lock
-	// that ingestion needs.
+	// One read of the engine per scrape for the four families: it holds the lock that
+	// ingestion needs.
 	reg.Funcs([]metrics.Family{
 		{Kind: metrics.Gauge, Name: "bosun_root_rule_compliance_ratio", Help: "Share of the nodes a rule applies to where every directive of it is compliant (0 to 1).", Labels: []string{"rule"}},
 		{Kind: metrics.Gauge, Name: "bosun_root_rule_component_compliance_ratio", Help: "Share of a rule's counted components that are compliant (0 to 1).", Labels: []string{"rule"}},
 		{Kind: metrics.Gauge, Name: "bosun_root_compliance_ratio", Help: "The fleet's compliance: share of counted components that are compliant (0 to 1)."},
 		{Kind: metrics.Gauge, Name: "bosun_root_compliance_components", Help: "The fleet's components by compliance state.", Labels: []string{"state"}},
 	}, func(emit metrics.EmitTo) {
-		now := r.cfg.Now()
-		for _, s := range r.rep.eng.Rules(now) {
+		rules, fleet := r.rep.eng.Totals(r.cfg.Now())
+		for _, s := range rules {
 			if p, ok := s.NodeCompliance(); ok {
 				emit(0, p/100, s.ID)
 			}
@@ -178,13 +178,12 @@ func (r *Root) registerFigures() {
 				emit(1, p/100, s.ID)
 			}
 		}
-		fleet := r.rep.eng.Fleet(now)
-		if p, ok := fleet.Counts.Compliance(); ok {
+		if p, ok := fleet.Compliance(); ok {
 			emit(2, p/100)
 		}
 		for _, s := range compliance.States() {
 			if s != compliance.StateNone {
-				emit(3, float64(fleet.Counts[s]), s.String())
+				emit(3, float64(fleet[s]), s.String())
 			}
 		}
 	})
@@ -195,14 +194,14 @@ func (r *Root) registerFigures() {
 		counts := r.members.countByZoneState(coreZone)
 		if r.core != nil {
 			core := map[string]int{}
-			for _, mem := range r.core.Members() {
-				core[mem.State.String()]++
+			for s, n := range r.core.CountByState() {
+				core[s.String()] = n
 			}
 			counts[coreZone] = core
 		}
 		for zone, states := range counts {
-			for _, s := range []string{"alive", "suspect", "dead", "left"} {
-				emit(float64(states[s]), zone, s)
+			for _, s := range mesh.MemberStates {
+				emit(float64(states[s.String()]), zone, s.String())
 			}
 		}
 	})

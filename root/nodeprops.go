@@ -2,7 +2,6 @@ package root
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -121,13 +120,8 @@ func (r *Root) nodeProperties(id string) (api.NodeProperties, error) {
 
 func (r *Root) nodePropertyRoutes(route api.RouteFunc, _ api.PublicFunc) {
 	fail := func(w http.ResponseWriter, err error) {
-		switch {
-		case errors.Is(err, api.ErrBadRequest):
-			api.Fail(w, http.StatusBadRequest, api.CodeBadRequest, err.Error())
-		default:
-			code, name := api.StatusOf(err)
-			api.Fail(w, code, name, err.Error())
-		}
+		code, name := api.StatusOf(err)
+		api.Fail(w, code, name, err.Error())
 	}
 	route("GET /api/v1/nodes/{id}/properties", api.RoleReadOnly, func(w http.ResponseWriter, req *http.Request, _ api.Principal) {
 		props, err := r.nodeProperties(req.PathValue("id"))

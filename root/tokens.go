@@ -269,10 +269,6 @@ func (t *tokens) touch(hash string, now time.Time) {
 // tokenRoutes lets admins list, make and revoke API tokens.
 func (r *Root) tokenRoutes(route api.RouteFunc, _ api.PublicFunc) {
 	fail := func(w http.ResponseWriter, err error) {
-		if errors.Is(err, api.ErrBadRequest) {
-			api.Fail(w, http.StatusBadRequest, api.CodeBadRequest, err.Error())
-			return
-		}
 		code, name := api.StatusOf(err)
 		if code == http.StatusInternalServerError {
 			r.log.Error("token change failed", "err", err)

@@ -109,6 +109,27 @@ func (b *Bucket) Scan(prefix string, fn func(key string, value []byte) error) er
 	return err
 }
 
+// Count returns how many keys start with prefix, on one snapshot, reading keys only: what a
+// gauge of a bucket of large values (a relay's cached policies) needs, without reading them.
+func (b *Bucket) Count(prefix string) (int, error) {
+	n := 0
+	err := b.view(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = []byte(b.prefix + prefix)
+		opts.PrefetchValues = false
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
 func (b *Bucket) view(fn func(*badger.Txn) error) error {
 	if b.err != nil {
 		return b.err

@@ -249,6 +249,12 @@ func TestScan(t *testing.T) {
 	if len(keys) != 300 || !slices.IsSorted(keys) {
 		t.Errorf("Scan(k): got %d keys, sorted=%v; want 300 sorted", len(keys), slices.IsSorted(keys))
 	}
+	if n, err := b.Count("k"); err != nil || n != 300 {
+		t.Errorf("Count(k): got %d, %v; want 300", n, err)
+	}
+	if n, err := b.Count(""); err != nil || n != 301 {
+		t.Errorf("Count(\"\"): got %d, %v; want 301", n, err)
+	}
 	keys = nil
 	if err := b.Scan("k1", func(k string, _ []byte) error { keys = append(keys, k); return nil }); err != nil {
 		t.Fatal(err)

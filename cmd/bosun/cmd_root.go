@@ -163,9 +163,10 @@ admin token was lost, or every admin token expired. Stop the root first: it hold
 locked while it runs (with the root running and an admin token, use bosun tokens create). The
 secret goes to stdout, alone on its line, and is shown only this once; the event log records
 the creation as made offline by the user who ran this.`,
-	Examples: `systemctl stop bosun-root
-bosun root token create --data /var/lib/bosun/root --name rescue --role admin --expires 1d
-systemctl start bosun-root
+	Examples: `# as the user the root runs as (the package's: bosun), whose files the store's must stay
+sudo systemctl stop bosun-root
+sudo -u bosun bosun root token create --data /var/lib/bosun/root --name rescue --role admin --expires 1d
+sudo systemctl start bosun-root
 # then, with that token: make a lasting one, and revoke the rescue token
 bosun tokens create --name ops --role admin --token "$RESCUE" && bosun tokens revoke rescue`,
 	ExitStatus: `0  the token was made

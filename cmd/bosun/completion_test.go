@@ -132,6 +132,7 @@ var completionCases = []struct {
 	{[]string{"bosun", "nodes", "list", "--role", "r"}, []string{"relay", "root"}},
 	{[]string{"bosun", "compliance", "rule", "base", "--state", "no"}, []string{"no-answer", "non-compliant", "not-applicable"}},
 	{[]string{"bosun", "--color", "never", "nodes", "l"}, []string{"list"}},
+	{[]string{"bosun", "--colour", "never", "nodes", "l"}, []string{"list"}},
 	{[]string{"bosun", "nodes", "list", "--color", "a"}, []string{"always", "auto"}},
 	{[]string{"bosun", "completion", ""}, []string{"bash", "fish", "zsh"}},
 	{[]string{"bosun", "nodes", "accept", "0b5f"}, []string{"0b5f6c1e-aaaa", "0b5f6c1e-bbbb"}},

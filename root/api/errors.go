@@ -42,6 +42,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusNotFound, CodeNotFound
 	case errors.Is(err, ErrConflict):
 		return http.StatusConflict, CodeConflict
+	case errors.Is(err, ErrBadRequest):
+		return http.StatusBadRequest, CodeBadRequest
 	default:
 		return http.StatusInternalServerError, CodeInternal
 	}

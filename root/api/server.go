@@ -239,7 +239,8 @@ func Fail(w http.ResponseWriter, status int, code, msg string) {
 	_ = json.NewEncoder(w).Encode(Error{Err: ErrorBody{Code: code, Message: msg}})
 }
 
-// StatusOf maps an error of the root's state to an HTTP status and a code.
+// StatusOf maps an error of the root's state to an HTTP status and a code: ErrNotFound,
+// ErrConflict and ErrBadRequest to theirs, anything else to 500.
 func StatusOf(err error) (int, string) { return statusOf(err) }
 
 func (s *server) reply(w http.ResponseWriter, v any) {

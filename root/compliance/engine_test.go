@@ -362,6 +362,9 @@ func TestRuleFormula(t *testing.T) {
 	if c, _ := f.Counts.Compliance(); c != 86.67 { // 13 OK of 15 counted (n5 is not counted)
 		t.Errorf("fleet compliance: got %v, want 86.67", c)
 	}
+	if tr, tf := e.Totals(now); !slices.Equal(tr, rules) || tf != f.Counts {
+		t.Errorf("totals: got %+v and %v, want Rules' %+v and Fleet's %v", tr, tf, rules, f.Counts)
+	}
 	dd, _ := e.Directive("b1", Filter{All: true}, now)
 	if dd.Summary.Nodes != 3 || dd.NodesCompliant != 2 || len(dd.Components) != 2 || dd.Components[1].Counts[StateMissing] != 1 {
 		t.Errorf("directive b1: got %+v", dd)

@@ -191,6 +191,15 @@ func (e *Engine) Rules(now time.Time) []Summary {
 	return summaries(e.rules)
 }
 
+// Totals returns what Rules returns and the fleet's component counts, in one hold of the
+// engine's lock and without Fleet's walk of every node: what a metrics scrape reads.
+func (e *Engine) Totals(now time.Time) (rules []Summary, fleet Counts) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.advance(now.UnixNano())
+	return summaries(e.rules), e.fleet
+}
+
 // Directives returns every directive applied to a node, by name.
 func (e *Engine) Directives(now time.Time) []Summary {
 	e.mu.Lock()
