@@ -121,11 +121,14 @@ func (r *Root) store(inv *inventory.Inventory, hash uint64, encoded []byte) erro
 	if err := inventory.CheckTime(inv.CollectedAt, r.cfg.Now()); err != nil {
 		return refused("node %s: %v", inv.NodeID, err)
 	}
+	var saved *nodeRecord
 	stored, err := r.inv.putEncoded(inv, encoded, func(tx *store.Txn) error {
+		saved = nil
 		rec, ok, err := txRecord(tx, inv.NodeID)
 		if err != nil || !ok {
 			return err
 		}
+		saved = &rec
 		rec.Hostname = inv.Hostname
 		if l := osLabel(inv.OS); l != "" {
 			rec.OS = l
@@ -137,6 +140,9 @@ func (r *Root) store(inv *inventory.Inventory, hash uint64, encoded []byte) erro
 	})
 	if err != nil {
 		return fmt.Errorf("store inventory of %s: %w", inv.NodeID, err)
+	}
+	if saved != nil {
+		r.reg.note(saved)
 	}
 	if stored {
 		r.metrics.inventories.Inc()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bosun-io/bosun/mesh"
@@ -67,6 +68,91 @@ type registry struct {
 	changed func(nodeID string)
 	// liveness, if set, says what gossip knows of a node.
 	liveness func(nodeID string) (api.Member, bool)
+	// idx holds what lists and counts need of every node, so that a page of nodes or the
+	// counts by status cost no scan of the store.
+	idx nodeIndex
+}
+
+// nodeIndex is the registry's in-memory index: per node its hostname, status and inventory
+// hash, and the count of nodes per status. It is loaded by one scan on first use and kept up
+// to date by note after every committed change of those fields.
+type nodeIndex struct {
+	mu       sync.Mutex
+	loaded   bool
+	byID     map[string]indexEntry
+	byStatus map[string]int
+}
+
+type indexEntry struct {
+	hostname string
+	status   string
+	invHash  uint64
+}
+
+// load fills the index from the store if it is not yet; the caller holds x.mu.
+func (r *registry) loadIndex() error {
+	x := &r.idx
+	if x.loaded {
+		return nil
+	}
+	byID, byStatus := map[string]indexEntry{}, map[string]int{}
+	err := r.db.Bucket(bucketNodes).Scan("", func(_ string, v []byte) error {
+		var rec struct {
+			ID            string `json:"id"`
+			Hostname      string `json:"hostname"`
+			Status        string `json:"status"`
+			InventoryHash uint64 `json:"inventoryHash"`
+		}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return err
+		}
+		byID[rec.ID] = indexEntry{hostname: rec.Hostname, status: rec.Status, invHash: rec.InventoryHash}
+		byStatus[rec.Status]++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("index nodes: %w", err)
+	}
+	x.byID, x.byStatus, x.loaded = byID, byStatus, true
+	return nil
+}
+
+// note records a node's record in the index, after the transaction that wrote it committed.
+func (r *registry) note(rec *nodeRecord) {
+	x := &r.idx
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.loaded {
+		return // the first use scans the store, which holds the change
+	}
+	if old, ok := x.byID[rec.ID]; ok {
+		x.byStatus[old.status]--
+		if x.byStatus[old.status] <= 0 {
+			delete(x.byStatus, old.status)
+		}
+	}
+	x.byID[rec.ID] = indexEntry{hostname: rec.Hostname, status: rec.Status, invHash: rec.InventoryHash}
+	x.byStatus[rec.Status]++
+}
+
+// indexed calls fn with the index under its lock (loading it first): fn must only copy.
+func (r *registry) indexed(fn func(byID map[string]indexEntry, byStatus map[string]int)) error {
+	x := &r.idx
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err := r.loadIndex(); err != nil {
+		return err
+	}
+	fn(x.byID, x.byStatus)
+	return nil
+}
+
+// entry is one node's index entry.
+func (r *registry) entry(id string) (indexEntry, bool) {
+	var e indexEntry
+	var ok bool
+	_ = r.indexed(func(byID map[string]indexEntry, _ map[string]int) { e, ok = byID[id] })
+	return e, ok
 }
 
 // registryStore is what the registry needs of the store.
@@ -105,30 +191,89 @@ func (r *registry) Nodes(ctx context.Context) ([]api.Node, error) {
 	return nodes, nil
 }
 
-// counts counts the nodes by status and by what gossip says of them, reading only those
-// two fields of each record.
-func (r *registry) counts() (byStatus, byLiveness map[string]int, err error) {
-	byStatus, byLiveness = map[string]int{}, map[string]int{}
-	err = r.db.Bucket(bucketNodes).Scan("", func(_ string, v []byte) error {
-		var rec struct {
-			ID     string `json:"id"`
-			Status string `json:"status"`
+var _ api.NodePager = (*registry)(nil)
+
+// NodePage answers a page of nodes in the order of Nodes (hostname, then ID): it selects and
+// sorts on the index, then reads only the records of the page.
+func (r *registry) NodePage(ctx context.Context, q api.NodeQuery) ([]api.Node, int, error) {
+	type hit struct{ id, hostname string }
+	var hits []hit
+	host := strings.ToLower(q.Hostname)
+	err := r.indexed(func(byID map[string]indexEntry, _ map[string]int) {
+		if len(q.IDs) > 0 {
+			for _, id := range q.IDs {
+				if e, ok := byID[id]; ok && api.NodeMatches(id, e.hostname, e.status, q, host) {
+					hits = append(hits, hit{id, e.hostname})
+				}
+			}
+			return
 		}
-		if err := json.Unmarshal(v, &rec); err != nil {
-			return err
-		}
-		byStatus[rec.Status]++
-		live := "unknown"
-		if r.liveness != nil {
-			if m, ok := r.liveness(rec.ID); ok && m.State != "" {
-				live = m.State
+		hits = make([]hit, 0, len(byID))
+		for id, e := range byID {
+			if api.NodeMatches(id, e.hostname, e.status, q, host) {
+				hits = append(hits, hit{id, e.hostname})
 			}
 		}
-		byLiveness[live]++
-		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list nodes: %w", err)
+	}
+	// Sorted outside the index's lock.
+	slices.SortFunc(hits, func(a, b hit) int {
+		if c := strings.Compare(a.hostname, b.hostname); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	hits = slices.CompactFunc(hits, func(a, b hit) bool { return a.id == b.id })
+	total := len(hits)
+	page := hits[min(q.Offset, total):min(q.Offset+min(q.Limit, total), total)]
+	nodes := make([]api.Node, 0, len(page))
+	for _, h := range page {
+		rec, err := r.record(h.id)
+		if errors.Is(err, api.ErrNotFound) {
+			continue // deleted from the store since: not listed
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("list nodes: %w", err)
+		}
+		n := rec.Node
+		if r.liveness != nil {
+			if m, ok := r.liveness(n.ID); ok {
+				n.Liveness, n.LivenessSince = m.State, m.Since
+			}
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes, total, nil
+}
+
+// counts counts the nodes by status, from the index, and by what gossip says of them.
+func (r *registry) counts() (byStatus, byLiveness map[string]int, err error) {
+	byStatus, byLiveness = map[string]int{}, map[string]int{}
+	var ids []string
+	err = r.indexed(func(byID map[string]indexEntry, st map[string]int) {
+		for k, v := range st {
+			byStatus[k] = v
+		}
+		if r.liveness != nil {
+			ids = make([]string, 0, len(byID))
+			for id := range byID {
+				ids = append(ids, id)
+			}
+		} else {
+			byLiveness["unknown"] = len(byID)
+		}
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("count nodes: %w", err)
+	}
+	for _, id := range ids {
+		live := "unknown"
+		if m, ok := r.liveness(id); ok && m.State != "" {
+			live = m.State
+		}
+		byLiveness[live]++
 	}
 	return byStatus, byLiveness, nil
 }
@@ -180,6 +325,7 @@ func txPut(tx *store.Txn, rec nodeRecord) error {
 // refusal of that key: it is the explicit operator action the design requires.
 func (r *registry) SetStatus(ctx context.Context, id, status, by string) (api.Node, error) {
 	var out api.Node
+	var saved nodeRecord
 	err := r.db.Update(func(tx *store.Txn) error {
 		rec, ok, err := txRecord(tx, id)
 		if err != nil {
@@ -226,12 +372,13 @@ func (r *registry) SetStatus(ctx context.Context, id, status, by string) (api.No
 			rec.StatusChanged = r.now()
 			rec.StatusChangedBy = by
 		}
-		out = rec.Node
+		out, saved = rec.Node, rec
 		return txPut(tx, rec)
 	})
 	if err != nil {
 		return api.Node{}, fmt.Errorf("set node %s %s: %w", id, status, err)
 	}
+	r.note(&saved)
 	if r.changed != nil {
 		r.changed(id)
 	}
@@ -268,6 +415,7 @@ func (r *registry) enrol(stub wire.EnrolStub, path []string) (api.Node, error) {
 		return api.Node{}, fmt.Errorf("node %s: %w: the key %s was %s by an operator", stub.NodeID, errKeyRefused, mesh.Fingerprint(stub.Key), st)
 	}
 	var out api.Node
+	var saved nodeRecord
 	err := r.db.Update(func(tx *store.Txn) error {
 		rec, ok, err := txRecord(tx, stub.NodeID)
 		if err != nil {
@@ -294,9 +442,12 @@ func (r *registry) enrol(stub wire.EnrolStub, path []string) (api.Node, error) {
 			rec.PolicyServer = path[0]
 		}
 		rec.LastSeen = now
-		out = rec.Node
+		out, saved = rec.Node, rec
 		return txPut(tx, rec)
 	})
+	if err == nil {
+		r.note(&saved)
+	}
 	return out, err
 }
 
