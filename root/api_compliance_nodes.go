@@ -47,6 +47,7 @@ func (r *Root) listNodeCompliance(w http.ResponseWriter, req *http.Request, _ ap
 		return
 	}
 	host := strings.ToLower(q.Get("hostname"))
+	ids := q["node"]
 
 	r.scores.refreshFeed()
 	sums := r.rep.eng.Nodes(r.cfg.Now())
@@ -57,8 +58,14 @@ func (r *Root) listNodeCompliance(w http.ResponseWriter, req *http.Request, _ ap
 			rows[i] = complianceRow{sum: sums[i], hostname: e.hostname, entry: e, registered: ok}
 		}
 	})
-	if host != "" {
-		rows = slices.DeleteFunc(rows, func(row complianceRow) bool { return !strings.Contains(strings.ToLower(row.hostname), host) })
+	if host != "" || len(ids) > 0 {
+		named := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			named[id] = true
+		}
+		rows = slices.DeleteFunc(rows, func(row complianceRow) bool {
+			return (len(ids) > 0 && !named[row.sum.ID]) || (host != "" && !strings.Contains(strings.ToLower(row.hostname), host))
+		})
 	}
 	byHost := func(a, b *complianceRow) int {
 		return cmp.Or(strings.Compare(a.hostname, b.hostname), strings.Compare(a.sum.ID, b.sum.ID))
@@ -132,7 +139,7 @@ func (r *Root) listNodeCompliance(w http.ResponseWriter, req *http.Request, _ ap
 		}
 		out.Nodes = append(out.Nodes, cn)
 	}
-	if paged || sortBy != "" || host != "" {
+	if paged || sortBy != "" || host != "" || len(ids) > 0 {
 		out.Total = &total
 	}
 	api.Reply(w, out)

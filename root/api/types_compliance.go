@@ -126,7 +126,7 @@ type ComplianceNodeList struct {
 	SchemaVersion int              `json:"schemaVersion"`
 	Nodes         []ComplianceNode `json:"nodes"`
 	// Total is the number of nodes that match, over every page; set only when the request
-	// gave sort=, hostname=, limit= or offset=.
+	// gave sort=, hostname=, node=, limit= or offset=.
 	Total *int `json:"total,omitempty"`
 }
 
