@@ -166,6 +166,19 @@ func TestNodePages(t *testing.T) {
 	if ack, err := accepted[0].exchange(t, r, rep); err != nil || ack.Status != wire.AckOK {
 		t.Fatalf("report: %v %+v", err, ack)
 	}
+	// The second reports every component compliant.
+	ap, err := r.pol.appliedPolicy(accepted[1].id.NodeID)
+	if err != nil || ap == nil {
+		t.Fatalf("policy: %v", err)
+	}
+	var okResults []wire.ComponentResult
+	for i := range ap.Components {
+		okResults = append(okResults, wire.ComponentResult{Index: uint32(i), Status: wire.StatusAuditCompliant})
+	}
+	rep = accepted[1].report(t, wire.ReportBody{ConfigID: ap.ConfigID, RunID: 1, Start: now.Add(-time.Second), End: now, ReportingMode: wire.ReportingFull, Results: okResults})
+	if ack, err := accepted[1].exchange(t, r, rep); err != nil || ack.Status != wire.AckOK {
+		t.Fatalf("report: %v %+v", err, ack)
+	}
 	code, body = getCode(t, r, "/api/v1/compliance/nodes")
 	var top map[string]json.RawMessage
 	_ = json.Unmarshal(body, &top)
@@ -221,15 +234,20 @@ func TestNodePages(t *testing.T) {
 		t.Fatalf("sort=compliance: %v, -compliance: %v; want 4 nodes each", asc, desc)
 	}
 	t.Logf("sort=compliance: %v; -compliance: %v", asc, desc)
-	counted := func(v []float64) []float64 { return slices.DeleteFunc(slices.Clone(v), func(x float64) bool { return x < 0 }) }
+	counted := func(v []float64) []float64 {
+		return slices.DeleteFunc(slices.Clone(v), func(x float64) bool { return x < 0 })
+	}
 	if a := counted(asc); !slices.IsSorted(a) || slices.Index(asc, -1) >= 0 && slices.IndexFunc(asc[slices.Index(asc, -1):], func(x float64) bool { return x >= 0 }) >= 0 {
 		t.Errorf("sort=compliance: %v, want lowest first and nothing counted last", asc)
 	}
 	if d := counted(desc); !slices.IsSortedFunc(d, func(a, b float64) int { return -cmpFloat(a, b) }) {
 		t.Errorf("sort=-compliance: %v, want highest first", desc)
 	}
-	if !slices.Contains(ascIDs, accepted[0].id.NodeID) {
-		t.Errorf("sort=compliance: %v lacks the node that reported", ascIDs)
+	if asc[slices.Index(ascIDs, accepted[1].id.NodeID)] != 100 {
+		t.Errorf("sort=compliance: %v %v, want the compliant node at 100 %%", asc, ascIDs)
+	}
+	if slices.Index(ascIDs, accepted[0].id.NodeID) > slices.Index(ascIDs, accepted[1].id.NodeID) {
+		t.Errorf("sort=compliance: %v, want the non-compliant node before the compliant one", ascIDs)
 	}
 	var worst api.ComplianceNodeList
 	getJSON(t, r, "/api/v1/compliance/nodes?sort=-score&limit=2", &worst)
