@@ -114,6 +114,7 @@ func (r *Root) listNodeCompliance(w http.ResponseWriter, req *http.Request, _ ap
 			return cmp.Or(c, byHost(a, b))
 		}
 	}
+	total := len(rows)
 	sorted := make([]*complianceRow, len(rows))
 	for i := range rows {
 		sorted[i] = &rows[i]
@@ -122,11 +123,14 @@ func (r *Root) listNodeCompliance(w http.ResponseWriter, req *http.Request, _ ap
 		if sortBy == "-hostname" {
 			order = func(a, b *complianceRow) int { return byHost(b, a) }
 		}
-		slices.SortFunc(sorted, order)
+		if keep := offset + limit; paged && keep < len(sorted)/8 {
+			sorted = smallest(sorted, keep, order)
+		} else {
+			slices.SortFunc(sorted, order)
+		}
 	}
-	total := len(sorted)
 	if paged {
-		sorted = sorted[min(offset, total):min(offset+limit, total)]
+		sorted = sorted[min(offset, len(sorted)):min(offset+limit, len(sorted))]
 	}
 	out := api.ComplianceNodeList{SchemaVersion: api.SchemaVersion, Nodes: make([]api.ComplianceNode, 0, len(sorted))}
 	for _, row := range sorted {
@@ -143,6 +147,27 @@ func (r *Root) listNodeCompliance(w http.ResponseWriter, req *http.Request, _ ap
 		out.Total = &total
 	}
 	api.Reply(w, out)
+}
+
+// smallest returns the k first rows in order, sorted: a page near the top of a long list
+// (the overview's 10, the first pages of #/nodes) costs one comparison for most rows instead
+// of a sort of them all.
+func smallest(rows []*complianceRow, k int, order func(a, b *complianceRow) int) []*complianceRow {
+	if k <= 0 {
+		return nil
+	}
+	top := make([]*complianceRow, 0, k+1)
+	for _, row := range rows {
+		if len(top) == k && order(row, top[k-1]) >= 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(top, row, order)
+		top = slices.Insert(top, i, row)
+		if len(top) > k {
+			top = top[:k]
+		}
+	}
+	return top
 }
 
 // nodeCountRoutes serves GET /api/v1/nodes/counts: the registry's nodes by status (from its

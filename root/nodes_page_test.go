@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bosun-io/bosun/root/api"
+	"github.com/bosun-io/bosun/root/compliance"
 	"github.com/bosun-io/bosun/wire"
 )
 
@@ -269,4 +270,26 @@ func cmpFloat(a, b float64) int {
 		return 1
 	}
 	return 0
+}
+
+// TestSmallest checks the selection of a page near the top against a full sort.
+func TestSmallest(t *testing.T) {
+	rows := make([]*complianceRow, 200)
+	for i := range rows {
+		rows[i] = &complianceRow{hostname: fmt.Sprintf("h%03d", (i*37)%50), sum: compliance.NodeSummary{ID: fmt.Sprintf("n%03d", i)}}
+	}
+	order := func(a, b *complianceRow) int {
+		if c := strings.Compare(a.hostname, b.hostname); c != 0 {
+			return c
+		}
+		return strings.Compare(a.sum.ID, b.sum.ID)
+	}
+	all := slices.Clone(rows)
+	slices.SortFunc(all, order)
+	for _, k := range []int{0, 1, 7, 24, 199, 200, 300} {
+		got := smallest(slices.Clone(rows), k, order)
+		if want := all[:min(k, len(all))]; !slices.Equal(got, want) {
+			t.Errorf("smallest %d: got %d rows, not the first %d of the sorted list", k, len(got), len(want))
+		}
+	}
 }
