@@ -19,7 +19,7 @@ var complianceSorts = []string{"hostname", "compliance", "score"}
 
 // complianceRow is one node of the list while it is filtered, sorted and paged.
 type complianceRow struct {
-	sum        compliance.NodeSummary
+	sum        *compliance.NodeSummary
 	hostname   string
 	entry      indexEntry
 	registered bool
@@ -55,7 +55,7 @@ func (r *Root) listNodeCompliance(w http.ResponseWriter, req *http.Request, _ ap
 	_ = r.reg.indexed(func(byID map[string]indexEntry, _ map[string]int) {
 		for i := range sums {
 			e, ok := byID[sums[i].ID]
-			rows[i] = complianceRow{sum: sums[i], hostname: e.hostname, entry: e, registered: ok}
+			rows[i] = complianceRow{sum: &sums[i], hostname: e.hostname, entry: e, registered: ok}
 		}
 	})
 	if host != "" || len(ids) > 0 {
@@ -76,7 +76,7 @@ func (r *Root) listNodeCompliance(w http.ResponseWriter, req *http.Request, _ ap
 		order = byHost
 	case "compliance":
 		for i := range rows {
-			rows[i].pct, rows[i].counted = rows[i].sum.Counts.Compliance()
+			rows[i].pct, rows[i].counted = ratio(&rows[i].sum.Counts)
 		}
 		order = func(a, b *complianceRow) int {
 			if a.counted != b.counted { // nothing counted: last either way
@@ -93,7 +93,7 @@ func (r *Root) listNodeCompliance(w http.ResponseWriter, req *http.Request, _ ap
 		}
 	case "score":
 		for i := range rows {
-			s := r.scoreWith(&rows[i].sum, rows[i].entry, rows[i].registered)
+			s := r.scoreWith(rows[i].sum, rows[i].entry, rows[i].registered)
 			rows[i].score = &s
 		}
 		grade := func(s string) int { // A..F, then "-" (nothing to grade)
@@ -134,12 +134,12 @@ func (r *Root) listNodeCompliance(w http.ResponseWriter, req *http.Request, _ ap
 	}
 	out := api.ComplianceNodeList{SchemaVersion: api.SchemaVersion, Nodes: make([]api.ComplianceNode, 0, len(sorted))}
 	for _, row := range sorted {
-		cn := nodeOf(&row.sum)
+		cn := nodeOf(row.sum)
 		cn.Hostname = row.hostname
 		if row.score != nil {
 			cn.Score = *row.score
 		} else {
-			cn.Score = r.scoreWith(&row.sum, row.entry, row.registered)
+			cn.Score = r.scoreWith(row.sum, row.entry, row.registered)
 		}
 		out.Nodes = append(out.Nodes, cn)
 	}
@@ -147,6 +147,26 @@ func (r *Root) listNodeCompliance(w http.ResponseWriter, req *http.Request, _ ap
 		out.Total = &total
 	}
 	api.Reply(w, out)
+}
+
+var allStates = compliance.States()
+
+// ratio is the share of compliant components, unrounded (the order of Counts.Compliance
+// without its allocation), and whether anything was counted.
+func ratio(c *compliance.Counts) (float64, bool) {
+	var ok, counted int64
+	for _, s := range allStates {
+		if s.Counted() {
+			counted += c[s]
+			if s.OK() {
+				ok += c[s]
+			}
+		}
+	}
+	if counted == 0 {
+		return 0, false
+	}
+	return float64(ok) / float64(counted), true
 }
 
 // smallest returns the k first rows in order, sorted: a page near the top of a long list

@@ -276,7 +276,7 @@ func cmpFloat(a, b float64) int {
 func TestSmallest(t *testing.T) {
 	rows := make([]*complianceRow, 200)
 	for i := range rows {
-		rows[i] = &complianceRow{hostname: fmt.Sprintf("h%03d", (i*37)%50), sum: compliance.NodeSummary{ID: fmt.Sprintf("n%03d", i)}}
+		rows[i] = &complianceRow{hostname: fmt.Sprintf("h%03d", (i*37)%50), sum: &compliance.NodeSummary{ID: fmt.Sprintf("n%03d", i)}}
 	}
 	order := func(a, b *complianceRow) int {
 		if c := strings.Compare(a.hostname, b.hostname); c != 0 {
