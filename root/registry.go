@@ -1,11 +1,13 @@
 package root
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -81,6 +83,9 @@ type nodeIndex struct {
 	loaded   bool
 	byID     map[string]indexEntry
 	byStatus map[string]int
+	// sorted is every node ID by hostname then ID, nil when a hostname changed or a node
+	// came since it was made; NodePage makes it again on its next call.
+	sorted []string
 }
 
 type indexEntry struct {
@@ -125,7 +130,11 @@ func (r *registry) note(rec *nodeRecord) {
 	if !x.loaded {
 		return // the first use scans the store, which holds the change
 	}
-	if old, ok := x.byID[rec.ID]; ok {
+	old, ok := x.byID[rec.ID]
+	if !ok || old.hostname != rec.Hostname {
+		x.sorted = nil
+	}
+	if ok {
 		x.byStatus[old.status]--
 		if x.byStatus[old.status] <= 0 {
 			delete(x.byStatus, old.status)
@@ -196,41 +205,48 @@ var _ api.NodePager = (*registry)(nil)
 // NodePage answers a page of nodes in the order of Nodes (hostname, then ID): it selects and
 // sorts on the index, then reads only the records of the page.
 func (r *registry) NodePage(ctx context.Context, q api.NodeQuery) ([]api.Node, int, error) {
-	type hit struct{ id, hostname string }
-	var hits []hit
 	host := strings.ToLower(q.Hostname)
+	var page []string
+	total := 0
 	err := r.indexed(func(byID map[string]indexEntry, _ map[string]int) {
+		if x := &r.idx; x.sorted == nil {
+			x.sorted = slices.Collect(maps.Keys(byID))
+			slices.SortFunc(x.sorted, func(a, b string) int {
+				return cmp.Or(strings.Compare(byID[a].hostname, byID[b].hostname), strings.Compare(a, b))
+			})
+		}
+		// The sorted list is walked under the lock: one map read per node, no more.
+		ids := r.idx.sorted
 		if len(q.IDs) > 0 {
-			for _, id := range q.IDs {
-				if e, ok := byID[id]; ok && api.NodeMatches(id, e.hostname, e.status, q, host) {
-					hits = append(hits, hit{id, e.hostname})
-				}
-			}
+			ids = slices.DeleteFunc(slices.Clone(q.IDs), func(id string) bool { _, ok := byID[id]; return !ok })
+			slices.Sort(ids)
+			ids = slices.Compact(ids)
+			slices.SortFunc(ids, func(a, b string) int {
+				return cmp.Or(strings.Compare(byID[a].hostname, byID[b].hostname), strings.Compare(a, b))
+			})
+		}
+		if q.Status == "" && host == "" {
+			total = len(ids)
+			page = slices.Clone(ids[min(q.Offset, total):min(q.Offset+min(q.Limit, total), total)])
 			return
 		}
-		hits = make([]hit, 0, len(byID))
-		for id, e := range byID {
-			if api.NodeMatches(id, e.hostname, e.status, q, host) {
-				hits = append(hits, hit{id, e.hostname})
+		for _, id := range ids {
+			e := byID[id]
+			if !api.NodeMatches(id, e.hostname, e.status, api.NodeQuery{Status: q.Status}, host) {
+				continue
 			}
+			if total >= q.Offset && len(page) < q.Limit {
+				page = append(page, id)
+			}
+			total++
 		}
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list nodes: %w", err)
 	}
-	// Sorted outside the index's lock.
-	slices.SortFunc(hits, func(a, b hit) int {
-		if c := strings.Compare(a.hostname, b.hostname); c != 0 {
-			return c
-		}
-		return strings.Compare(a.id, b.id)
-	})
-	hits = slices.CompactFunc(hits, func(a, b hit) bool { return a.id == b.id })
-	total := len(hits)
-	page := hits[min(q.Offset, total):min(q.Offset+min(q.Limit, total), total)]
 	nodes := make([]api.Node, 0, len(page))
-	for _, h := range page {
-		rec, err := r.record(h.id)
+	for _, id := range page {
+		rec, err := r.record(id)
 		if errors.Is(err, api.ErrNotFound) {
 			continue // deleted from the store since: not listed
 		}
