@@ -348,7 +348,7 @@ func TestDashboard(t *testing.T) {
 	})
 
 	// The API the page reads refuses anyone without a token, and the shell names nobody.
-	for _, p := range []string{"/api/v1/compliance", "/api/v1/compliance/nodes", "/api/v1/nodes", "/api/v1/relays", "/api/v1/drift", "/api/v1/compliance/rules/demo", "/api/v1/nodes/" + ids[hosts[0]] + "/inventory"} {
+	for _, p := range []string{"/api/v1/compliance", "/api/v1/compliance/nodes", "/api/v1/compliance/nodes?sort=compliance&limit=10", "/api/v1/nodes", "/api/v1/nodes/counts", "/api/v1/relays", "/api/v1/drift", "/api/v1/compliance/rules/demo", "/api/v1/nodes/" + ids[hosts[0]] + "/inventory"} {
 		if code, b, err := api.get(p, ""); err != nil || code != http.StatusUnauthorized {
 			t.Errorf("GET %s without a token: %d %s %v, want 401", p, code, b, err)
 		}
@@ -454,6 +454,31 @@ func TestDashboard(t *testing.T) {
 	}
 	if !motd {
 		t.Errorf("rule demo: no non-compliant motd component with the message %q:\n%s", message, visible(dom))
+	}
+
+	// The paged node list: by hostname, filtered to the demo agents, one page of three rows
+	// in hostname order with the compliance of each.
+	dom = br.dom(base + "#/nodes?sort=hostname&q=DEMO-agent&token=" + cfg.Token)
+	if pageState(dom) != "ready" {
+		t.Fatalf("#/nodes: state %q, banner %q", pageState(dom), byID(dom, "banner"))
+	}
+	pager := regexp.MustCompile(`id="nodes-pager"[^>]*data-total="(\d+)"|data-total="(\d+)"[^>]*id="nodes-pager"`).FindStringSubmatch(dom)
+	if pager == nil || pager[1]+pager[2] != "3" || !strings.Contains(byID(dom, "nodes-pager"), "1–3 of 3") {
+		t.Errorf("#/nodes?q=DEMO-agent: pager %q (%q), want 3 nodes on page 1 of 1", byID(dom, "nodes-pager"), pager)
+	}
+	for _, n := range nodesBefore.Nodes {
+		if !strings.HasPrefix(n.Hostname, "demo-agent-") {
+			continue
+		}
+		if rr := rows(dom, "data-hostname", n.Hostname); len(rr) != 1 || len(rr[0]) < 8 || rr[0][2] != "accepted" || rr[0][4] != n.Score.Score {
+			t.Errorf("#/nodes: row of %s %q, want accepted with score %s", n.Hostname, rr, n.Score.Score)
+		}
+	}
+	if i, j := strings.Index(dom, `data-hostname="demo-agent-1"`), strings.Index(dom, `data-hostname="demo-agent-3"`); i < 0 || j < i {
+		t.Errorf("#/nodes?sort=hostname: demo-agent-1 at %d, demo-agent-3 at %d; want them in hostname order", i, j)
+	}
+	if len(rows(dom, "data-hostname", rel.Node.Hostname)) != 0 {
+		t.Errorf("#/nodes?q=DEMO-agent lists the relay %s", rel.Node.Hostname)
 	}
 
 	// Drill-down to a node: its score, components with state and message, inventory.

@@ -68,18 +68,7 @@ func (r *Root) complianceRoutes(route api.RouteFunc, _ api.PublicFunc) {
 		out.Nodes = r.rowsOf(req, d.Nodes)
 		api.Reply(w, out)
 	})
-	route("GET /api/v1/compliance/nodes", api.RoleReadOnly, func(w http.ResponseWriter, req *http.Request, _ api.Principal) {
-		names := r.hostnames(req)
-		out := api.ComplianceNodeList{SchemaVersion: api.SchemaVersion, Nodes: []api.ComplianceNode{}}
-		r.scores.refreshFeed()
-		for _, n := range r.rep.eng.Nodes(r.cfg.Now()) {
-			cn := nodeOf(&n)
-			cn.Hostname = names[n.ID]
-			cn.Score = r.scoreOf(&n)
-			out.Nodes = append(out.Nodes, cn)
-		}
-		api.Reply(w, out)
-	})
+	route("GET /api/v1/compliance/nodes", api.RoleReadOnly, r.listNodeCompliance)
 	route("GET /api/v1/compliance/nodes/{id}", api.RoleReadOnly, func(w http.ResponseWriter, req *http.Request, _ api.Principal) {
 		f, ok := filterOf(w, req)
 		if !ok {
@@ -204,15 +193,15 @@ func nodeOf(n *compliance.NodeSummary) api.ComplianceNode {
 		RunStart: n.RunStart, RunEnd: n.RunEnd, ForceAudit: n.ForceAudit}
 }
 
+// hostnames maps every registered node to its hostname, from the registry's index.
 func (r *Root) hostnames(req *http.Request) map[string]string {
 	names := map[string]string{}
-	nodes, err := r.reg.Nodes(req.Context())
-	if err != nil {
-		return names
-	}
-	for _, n := range nodes {
-		names[n.ID] = n.Hostname
-	}
+	_ = r.reg.indexed(func(byID map[string]indexEntry, _ map[string]int) {
+		names = make(map[string]string, len(byID))
+		for id, e := range byID {
+			names[id] = e.hostname
+		}
+	})
 	return names
 }
 
@@ -233,10 +222,18 @@ func (r *Root) rowsOf(req *http.Request, rows []compliance.NodeRow) []api.Compli
 }
 
 func (r *Root) scoreOf(n *compliance.NodeSummary) api.ComplianceScore {
+	e, ok := r.reg.entry(n.ID)
+	return r.scoreWith(n, e, ok)
+}
+
+// scoreWith scores a node whose index entry (for its inventory hash) the caller has.
+func (r *Root) scoreWith(n *compliance.NodeSummary, e indexEntry, registered bool) api.ComplianceScore {
 	pct, has := n.Counts.Compliance()
 	var upd *compliance.Updates
 	var vul *compliance.Vulnerabilities
-	if rec, err := r.reg.record(n.ID); err == nil {
+	if registered {
+		var rec nodeRecord
+		rec.ID, rec.InventoryHash = n.ID, e.invHash
 		upd, vul = r.scores.inputs(rec)
 	}
 	s := compliance.NodeScore(pct, has, upd, vul)

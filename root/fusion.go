@@ -118,7 +118,9 @@ func (r *Root) importInventory(raw, sig []byte) (importResult, error) {
 	if err != nil {
 		return res, err
 	}
+	var saved *nodeRecord
 	res.stored, err = r.inv.put(inv, func(tx *store.Txn) error {
+		saved = nil
 		rec, pin, err := checkImportClaim(tx, inv, res.signed)
 		if err != nil {
 			return err
@@ -151,10 +153,14 @@ func (r *Root) importInventory(raw, sig []byte) (importResult, error) {
 		if err := tx.Put(bucketInventoryOnly, inv.NodeID, b); err != nil {
 			return err
 		}
+		saved = &rec
 		return txPut(tx, rec)
 	})
 	if err != nil {
 		return res, fmt.Errorf("store inventory of %s: %w", inv.NodeID, err)
+	}
+	if saved != nil {
+		r.reg.note(saved)
 	}
 	if res.stored && r.reg.changed != nil {
 		r.reg.changed(inv.NodeID)

@@ -75,7 +75,7 @@ func collectedAt(t testing.TB, b []byte) time.Time {
 }
 
 // startRootWith is startRoot with a configuration to adjust.
-func startRootWith(t *testing.T, adjust func(*Config)) *testRoot {
+func startRootWith(t testing.TB, adjust func(*Config)) *testRoot {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "root")
 	res, err := Init(dir, InitOptions{})

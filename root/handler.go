@@ -293,7 +293,7 @@ func (h *handler) write(peer mesh.Peer, items []fwdItem, inventories bool) *wire
 			return nil
 		}
 		type outcome struct {
-			node   api.Node
+			node   nodeRecord
 			err    error
 			stored bool
 		}
@@ -331,11 +331,12 @@ func (h *handler) write(peer mesh.Peer, items []fwdItem, inventories bool) *wire
 			it.done = true
 			switch {
 			case it.inv != nil:
-				h.root.stored(it.inv.inv, outs[k].stored)
+				h.root.stored(it.inv.inv, it.inv.hash, outs[k].stored)
 			case outs[k].err != nil:
 				h.log.Warn("enrolment refused", "node", it.stub.NodeID, "peer", peer.NodeID, "addr", peer.Addr, "err", outs[k].err)
 			default:
 				n := outs[k].node
+				h.reg.note(&n)
 				h.log.Info("node enrolled", "node", n.ID, "hostname", n.Hostname, "status", n.Status, "policy_server", n.PolicyServer)
 			}
 		}

@@ -166,7 +166,7 @@ func (r *Root) store(inv *inventory.Inventory, hash uint64, encoded []byte) erro
 	if err != nil {
 		return fmt.Errorf("store inventory of %s: %w", inv.NodeID, err)
 	}
-	r.stored(inv, stored)
+	r.stored(inv, hash, stored)
 	return nil
 }
 
@@ -188,8 +188,10 @@ func (r *Root) inventoryFacts(inv *inventory.Inventory, hash uint64) func(tx *st
 	}
 }
 
-// stored is what follows an inventory made durable: the log, and the node's recompilation.
-func (r *Root) stored(inv *inventory.Inventory, stored bool) {
+// stored is what follows an inventory made durable: the registry's index, the log, and the
+// node's recompilation.
+func (r *Root) stored(inv *inventory.Inventory, hash uint64, stored bool) {
+	r.reg.noteInventory(inv.NodeID, inv.Hostname, hash)
 	if stored {
 		r.metrics.inventories.Inc()
 		r.log.Info("inventory stored", "node", inv.NodeID, "hostname", inv.Hostname, "collected", inv.CollectedAt)

@@ -204,6 +204,9 @@ func TestOpenAPISchemasMatchResponses(t *testing.T) {
 	}{
 		{"/api/v1/nodes", "/api/v1/nodes", "nodes"},
 		{"/api/v1/nodes/" + id, "/api/v1/nodes/{id}", ""},
+		{"/api/v1/nodes?limit=10&offset=0&hostname=&node=" + id, "/api/v1/nodes", "nodes"},
+		{"/api/v1/nodes/counts", "/api/v1/nodes/counts", ""},
+		{"/api/v1/compliance/nodes?sort=-score&limit=10", "/api/v1/compliance/nodes", "nodes"},
 		{"/api/v1/compliance", "/api/v1/compliance", "rules"},
 		{"/api/v1/compliance/nodes", "/api/v1/compliance/nodes", "nodes"},
 		{"/api/v1/compliance/nodes/" + id, "/api/v1/compliance/nodes/{id}", "components"},

@@ -1,11 +1,13 @@
 package root
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -74,6 +76,115 @@ type registry struct {
 	// seen holds when nodes were last heard from, until flushSeen writes it.
 	seenMu sync.Mutex
 	seen   map[string]time.Time
+	// idx holds what lists and counts need of every node, so that a page of nodes or the
+	// counts by status cost no scan of the store.
+	idx nodeIndex
+}
+
+// nodeIndex is the registry's in-memory index: per node its hostname, status and inventory
+// hash, and the count of nodes per status. It is loaded by one scan on first use and kept up
+// to date by note after every committed change of those fields.
+type nodeIndex struct {
+	mu       sync.Mutex
+	loaded   bool
+	byID     map[string]indexEntry
+	byStatus map[string]int
+	// sorted is every node ID by hostname then ID, nil when a hostname changed or a node
+	// came since it was made; NodePage makes it again on its next call.
+	sorted []string
+}
+
+type indexEntry struct {
+	hostname string
+	status   string
+	invHash  uint64
+}
+
+// load fills the index from the store if it is not yet; the caller holds x.mu.
+func (r *registry) loadIndex() error {
+	x := &r.idx
+	if x.loaded {
+		return nil
+	}
+	byID, byStatus := map[string]indexEntry{}, map[string]int{}
+	err := r.db.Bucket(bucketNodes).Scan("", func(_ string, v []byte) error {
+		var rec struct {
+			ID            string `json:"id"`
+			Hostname      string `json:"hostname"`
+			Status        string `json:"status"`
+			InventoryHash uint64 `json:"inventoryHash"`
+		}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return err
+		}
+		byID[rec.ID] = indexEntry{hostname: rec.Hostname, status: rec.Status, invHash: rec.InventoryHash}
+		byStatus[rec.Status]++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("index nodes: %w", err)
+	}
+	x.byID, x.byStatus, x.loaded = byID, byStatus, true
+	return nil
+}
+
+// note records a node's record in the index, after the transaction that wrote it committed.
+func (r *registry) note(rec *nodeRecord) {
+	x := &r.idx
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.loaded {
+		return // the first use scans the store, which holds the change
+	}
+	old, ok := x.byID[rec.ID]
+	if !ok || old.hostname != rec.Hostname {
+		x.sorted = nil
+	}
+	if ok {
+		x.byStatus[old.status]--
+		if x.byStatus[old.status] <= 0 {
+			delete(x.byStatus, old.status)
+		}
+	}
+	x.byID[rec.ID] = indexEntry{hostname: rec.Hostname, status: rec.Status, invHash: rec.InventoryHash}
+	x.byStatus[rec.Status]++
+}
+
+// noteInventory records what a stored inventory changed of a known node's index entry: its
+// hostname and inventory hash (its status stays).
+func (r *registry) noteInventory(id, hostname string, hash uint64) {
+	x := &r.idx
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	old, ok := x.byID[id]
+	if !x.loaded || !ok {
+		return // not loaded: the first use scans the store; unknown: the record was not written
+	}
+	if old.hostname != hostname {
+		x.sorted = nil
+	}
+	old.hostname, old.invHash = hostname, hash
+	x.byID[id] = old
+}
+
+// indexed calls fn with the index under its lock (loading it first): fn must only copy.
+func (r *registry) indexed(fn func(byID map[string]indexEntry, byStatus map[string]int)) error {
+	x := &r.idx
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err := r.loadIndex(); err != nil {
+		return err
+	}
+	fn(x.byID, x.byStatus)
+	return nil
+}
+
+// entry is one node's index entry.
+func (r *registry) entry(id string) (indexEntry, bool) {
+	var e indexEntry
+	var ok bool
+	_ = r.indexed(func(byID map[string]indexEntry, _ map[string]int) { e, ok = byID[id] })
+	return e, ok
 }
 
 // registryStore is what the registry needs of the store.
@@ -113,30 +224,96 @@ func (r *registry) Nodes(ctx context.Context) ([]api.Node, error) {
 	return nodes, nil
 }
 
-// counts counts the nodes by status and by what gossip says of them, reading only those
-// two fields of each record.
-func (r *registry) counts() (byStatus, byLiveness map[string]int, err error) {
-	byStatus, byLiveness = map[string]int{}, map[string]int{}
-	err = r.db.Bucket(bucketNodes).Scan("", func(_ string, v []byte) error {
-		var rec struct {
-			ID     string `json:"id"`
-			Status string `json:"status"`
+var _ api.NodePager = (*registry)(nil)
+
+// NodePage answers a page of nodes in the order of Nodes (hostname, then ID): it selects and
+// sorts on the index, then reads only the records of the page.
+func (r *registry) NodePage(ctx context.Context, q api.NodeQuery) ([]api.Node, int, error) {
+	host := strings.ToLower(q.Hostname)
+	var page []string
+	total := 0
+	err := r.indexed(func(byID map[string]indexEntry, _ map[string]int) {
+		if x := &r.idx; x.sorted == nil {
+			x.sorted = slices.Collect(maps.Keys(byID))
+			slices.SortFunc(x.sorted, func(a, b string) int {
+				return cmp.Or(strings.Compare(byID[a].hostname, byID[b].hostname), strings.Compare(a, b))
+			})
 		}
-		if err := json.Unmarshal(v, &rec); err != nil {
-			return err
+		// The sorted list is walked under the lock: one map read per node, no more.
+		ids := r.idx.sorted
+		if len(q.IDs) > 0 {
+			ids = slices.DeleteFunc(slices.Clone(q.IDs), func(id string) bool { _, ok := byID[id]; return !ok })
+			slices.Sort(ids)
+			ids = slices.Compact(ids)
+			slices.SortFunc(ids, func(a, b string) int {
+				return cmp.Or(strings.Compare(byID[a].hostname, byID[b].hostname), strings.Compare(a, b))
+			})
 		}
-		byStatus[rec.Status]++
-		live := "unknown"
+		if q.Status == "" && host == "" {
+			total = len(ids)
+			page = slices.Clone(ids[min(q.Offset, total):min(q.Offset+min(q.Limit, total), total)])
+			return
+		}
+		for _, id := range ids {
+			e := byID[id]
+			if !api.NodeMatches(id, e.hostname, e.status, api.NodeQuery{Status: q.Status}, host) {
+				continue
+			}
+			if total >= q.Offset && len(page) < q.Limit {
+				page = append(page, id)
+			}
+			total++
+		}
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list nodes: %w", err)
+	}
+	nodes := make([]api.Node, 0, len(page))
+	for _, id := range page {
+		rec, err := r.record(id)
+		if errors.Is(err, api.ErrNotFound) {
+			continue // deleted from the store since: not listed
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("list nodes: %w", err)
+		}
+		n := rec.Node
 		if r.liveness != nil {
-			if m, ok := r.liveness(rec.ID); ok && m.State != "" {
-				live = m.State
+			if m, ok := r.liveness(n.ID); ok {
+				n.Liveness, n.LivenessSince = m.State, m.Since
 			}
 		}
-		byLiveness[live]++
-		return nil
+		nodes = append(nodes, n)
+	}
+	return nodes, total, nil
+}
+
+// counts counts the nodes by status, from the index, and by what gossip says of them.
+func (r *registry) counts() (byStatus, byLiveness map[string]int, err error) {
+	byStatus, byLiveness = map[string]int{}, map[string]int{}
+	var ids []string
+	err = r.indexed(func(byID map[string]indexEntry, st map[string]int) {
+		for k, v := range st {
+			byStatus[k] = v
+		}
+		if r.liveness != nil {
+			ids = make([]string, 0, len(byID))
+			for id := range byID {
+				ids = append(ids, id)
+			}
+		} else {
+			byLiveness["unknown"] = len(byID)
+		}
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("count nodes: %w", err)
+	}
+	for _, id := range ids {
+		live := "unknown"
+		if m, ok := r.liveness(id); ok && m.State != "" {
+			live = m.State
+		}
+		byLiveness[live]++
 	}
 	return byStatus, byLiveness, nil
 }
@@ -188,19 +365,20 @@ func txPut(tx *store.Txn, rec nodeRecord) error {
 // SetStatus is the operator's decision on a node. Accepting pins the node's key and lifts a
 // refusal of that key: it is the explicit operator action the design requires.
 func (r *registry) SetStatus(ctx context.Context, id, status, by string) (api.Node, error) {
-	var out api.Node
+	var saved nodeRecord
 	err := r.db.Update(func(tx *store.Txn) error {
 		var err error
-		out, err = r.setStatusTx(tx, id, status, by)
+		saved, err = r.setStatusTx(tx, id, status, by)
 		return err
 	})
 	if err != nil {
 		return api.Node{}, fmt.Errorf("set node %s %s: %w", id, status, err)
 	}
+	r.note(&saved)
 	if r.changed != nil {
 		r.changed(id)
 	}
-	return out, nil
+	return saved.Node, nil
 }
 
 // statusPerTxn is how many nodes one transaction of SetStatusMany changes.
@@ -216,7 +394,7 @@ func (r *registry) SetStatusMany(ctx context.Context, ids []string, status, by s
 			return changed, missing, err
 		}
 		chunk := ids[start:min(start+statusPerTxn, len(ids))]
-		var done []api.Node
+		var done []nodeRecord
 		var absent []string
 		err := r.db.Update(func(tx *store.Txn) error {
 			done, absent = done[:0], absent[:0]
@@ -236,7 +414,11 @@ func (r *registry) SetStatusMany(ctx context.Context, ids []string, status, by s
 		if err != nil {
 			return changed, missing, fmt.Errorf("set %d nodes %s: %w", len(chunk), status, err)
 		}
-		changed, missing = append(changed, done...), append(missing, absent...)
+		for i := range done {
+			r.note(&done[i])
+			changed = append(changed, done[i].Node)
+		}
+		missing = append(missing, absent...)
 		if r.changedMany != nil && len(done) > 0 {
 			touched := make([]string, len(done))
 			for i, n := range done {
@@ -249,13 +431,13 @@ func (r *registry) SetStatusMany(ctx context.Context, ids []string, status, by s
 }
 
 // setStatusTx records the decision on one node inside tx.
-func (r *registry) setStatusTx(tx *store.Txn, id, status, by string) (api.Node, error) {
+func (r *registry) setStatusTx(tx *store.Txn, id, status, by string) (nodeRecord, error) {
 	rec, ok, err := txRecord(tx, id)
 	if err != nil {
-		return api.Node{}, err
+		return nodeRecord{}, err
 	}
 	if !ok {
-		return api.Node{}, fmt.Errorf("node %s: %w", id, api.ErrNotFound)
+		return nodeRecord{}, fmt.Errorf("node %s: %w", id, api.ErrNotFound)
 	}
 	fp := mesh.Fingerprint(rec.Key)
 	if len(rec.Key) == 0 {
@@ -265,23 +447,23 @@ func (r *registry) setStatusTx(tx *store.Txn, id, status, by string) (api.Node, 
 	switch status {
 	case api.StatusAccepted:
 		if err := tx.Delete(bucketKeys, fp); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return api.Node{}, err
+			return nodeRecord{}, err
 		}
 	case api.StatusRefused:
 		if rec.Status == api.StatusAccepted {
-			return api.Node{}, fmt.Errorf("node %s is accepted; delete it instead of refusing it: %w", id, api.ErrConflict)
+			return nodeRecord{}, fmt.Errorf("node %s is accepted; delete it instead of refusing it: %w", id, api.ErrConflict)
 		}
 		fallthrough
 	case api.StatusDeleted:
 		kb, err := json.Marshal(keyRecord{Status: status, NodeID: id, At: r.now()})
 		if err != nil {
-			return api.Node{}, err
+			return nodeRecord{}, err
 		}
 		if err := tx.Put(bucketKeys, fp, kb); err != nil {
-			return api.Node{}, err
+			return nodeRecord{}, err
 		}
 	default:
-		return api.Node{}, fmt.Errorf("unknown node status %q", status)
+		return nodeRecord{}, fmt.Errorf("unknown node status %q", status)
 	}
 	if rec.Status != status {
 		before, _ := json.Marshal(map[string]string{"status": rec.Status})
@@ -289,13 +471,13 @@ func (r *registry) setStatusTx(tx *store.Txn, id, status, by string) (api.Node, 
 		err := recordEvent(tx, &api.Event{Time: r.now().UTC(), By: by, What: fmt.Sprintf("%s node %s (%s)", status, id, rec.Hostname),
 			Changes: []api.EventChange{{Kind: "node", ID: id, Op: "update", Before: before, After: after}}})
 		if err != nil {
-			return api.Node{}, err
+			return nodeRecord{}, err
 		}
 		rec.Status = status
 		rec.StatusChanged = r.now()
 		rec.StatusChangedBy = by
 	}
-	return rec.Node, txPut(tx, rec)
+	return rec, txPut(tx, rec)
 }
 
 // keyStatus returns "refused" or "deleted" for a key that must stay out, "" otherwise.
@@ -318,38 +500,42 @@ func (r *registry) keyStatus(key ed25519.PublicKey) (string, error) {
 // key has its facts refreshed, anything else is refused with the reason. path lists the
 // relays it came through, nearest the node first.
 func (r *registry) enrol(stub wire.EnrolStub, path []string) (api.Node, error) {
-	var out api.Node
+	var saved nodeRecord
 	err := r.db.Update(func(tx *store.Txn) error {
 		var err error
-		out, err = r.enrolTx(tx, stub, path)
+		saved, err = r.enrolTx(tx, stub, path)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return api.Node{}, err
+	}
+	r.note(&saved)
+	return saved.Node, nil
 }
 
 // enrolTx is enrol inside tx.
-func (r *registry) enrolTx(tx *store.Txn, stub wire.EnrolStub, path []string) (api.Node, error) {
+func (r *registry) enrolTx(tx *store.Txn, stub wire.EnrolStub, path []string) (nodeRecord, error) {
 	now := r.now()
 	if stub.Time.Before(now.Add(-maxStubAge)) || stub.Time.After(now.Add(maxStubFuture)) {
-		return api.Node{}, fmt.Errorf("node %s: %w: made at %v, root time %v", stub.NodeID, errStaleStub, stub.Time.Format(time.RFC3339), now.Format(time.RFC3339))
+		return nodeRecord{}, fmt.Errorf("node %s: %w: made at %v, root time %v", stub.NodeID, errStaleStub, stub.Time.Format(time.RFC3339), now.Format(time.RFC3339))
 	}
 	if v, err := tx.Get(bucketKeys, mesh.Fingerprint(stub.Key)); err == nil {
 		var kr keyRecord
 		if err := json.Unmarshal(v, &kr); err != nil {
-			return api.Node{}, err
+			return nodeRecord{}, err
 		}
 		if kr.Status != "" {
-			return api.Node{}, fmt.Errorf("node %s: %w: the key %s was %s by an operator", stub.NodeID, errKeyRefused, mesh.Fingerprint(stub.Key), kr.Status)
+			return nodeRecord{}, fmt.Errorf("node %s: %w: the key %s was %s by an operator", stub.NodeID, errKeyRefused, mesh.Fingerprint(stub.Key), kr.Status)
 		}
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return api.Node{}, err
+		return nodeRecord{}, err
 	}
 	rec, ok, err := txRecord(tx, stub.NodeID)
 	if err != nil {
-		return api.Node{}, err
+		return nodeRecord{}, err
 	}
 	if ok && !rec.Key.Equal(stub.Key) {
-		return api.Node{}, fmt.Errorf("node %s: %w (registered %s, offered %s)", stub.NodeID, errKeyMismatch, mesh.Fingerprint(rec.Key), mesh.Fingerprint(stub.Key))
+		return nodeRecord{}, fmt.Errorf("node %s: %w (registered %s, offered %s)", stub.NodeID, errKeyMismatch, mesh.Fingerprint(rec.Key), mesh.Fingerprint(stub.Key))
 	}
 	if !ok {
 		rec = nodeRecord{Key: stub.Key}
@@ -369,7 +555,7 @@ func (r *registry) enrolTx(tx *store.Txn, stub wire.EnrolStub, path []string) (a
 		rec.PolicyServer = path[0]
 	}
 	rec.LastSeen = now
-	return rec.Node, txPut(tx, rec)
+	return rec, txPut(tx, rec)
 }
 
 // touch records that an accepted or pending node was heard from, if its key matches.

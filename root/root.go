@@ -211,7 +211,7 @@ func New(cfg Config) (*Root, error) {
 		Tokens:   r.tokens,
 		Status:   r.status,
 		Logger:   r.log,
-		Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.meshRoutes, r.ledgerRoutes, r.complianceGroupRoutes, r.inventoryRoutes, r.complianceRoutes, r.driftRoutes, r.dashboardRoutes, r.metricsRoutes, r.tokenRoutes, r.nodeBatchRoutes},
+		Routes:   []func(api.RouteFunc, api.PublicFunc){r.policyRoutes, r.airgapRoutes, r.relayRoutes, r.nodePropertyRoutes, r.meshRoutes, r.ledgerRoutes, r.complianceGroupRoutes, r.inventoryRoutes, r.complianceRoutes, r.nodeCountRoutes, r.driftRoutes, r.dashboardRoutes, r.metricsRoutes, r.tokenRoutes, r.nodeBatchRoutes},
 	}
 	r.apiSrv = &http.Server{
 		Handler:           r.metrics.instrument(api.NewHandler(r.apiCfg)),

@@ -503,7 +503,7 @@ var schemaTypes = map[string]reflect.Type{
 	"InventoryQueue": reflect.TypeFor[InventoryQueue](), "InventoryVersion": reflect.TypeFor[InventoryVersion](),
 	"KeyList": reflect.TypeFor[KeyList](), "Member": reflect.TypeFor[Member](), "MemberList": reflect.TypeFor[MemberList](),
 	"Node": reflect.TypeFor[Node](), "NodeChange": reflect.TypeFor[NodeChange](), "NodeFact": reflect.TypeFor[NodeFact](),
-	"NodeFacts": reflect.TypeFor[NodeFacts](), "NodeInventory": reflect.TypeFor[NodeInventory](), "NodeList": reflect.TypeFor[NodeList](),
+	"NodeFacts": reflect.TypeFor[NodeFacts](), "NodeInventory": reflect.TypeFor[NodeInventory](), "NodeList": reflect.TypeFor[NodeList](), "NodeCounts": reflect.TypeFor[NodeCounts](),
 	"NodeProperties": reflect.TypeFor[NodeProperties](), "Object": reflect.TypeFor[Object](), "ObjectList": reflect.TypeFor[ObjectList](),
 	"PackageChange": reflect.TypeFor[PackageChange](), "PackageRef": reflect.TypeFor[PackageRef](), "Property": reflect.TypeFor[Property](),
 	"PropertyChange": reflect.TypeFor[PropertyChange](), "Relay": reflect.TypeFor[Relay](), "RelayList": reflect.TypeFor[RelayList](),

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -63,6 +66,47 @@ type Registry interface {
 	Node(ctx context.Context, id string) (Node, error)
 	// SetStatus accepts, refuses or deletes a node; by names who did it, for the event log.
 	SetStatus(ctx context.Context, id, status, by string) (Node, error)
+}
+
+// NodeQuery selects a page of nodes, in the registry's order (hostname, then ID).
+type NodeQuery struct {
+	Status   string   // only nodes of this status, if set
+	Hostname string   // only nodes whose hostname contains this, ignoring case, if set
+	IDs      []string // only these nodes, if set
+	Offset   int      // nodes skipped
+	Limit    int      // nodes returned at most
+}
+
+// NodePager is a Registry that answers a page of nodes without reading every node record.
+// The handler uses it when the registry has it and the request asks for a page or names
+// nodes.
+type NodePager interface {
+	NodePage(ctx context.Context, q NodeQuery) (nodes []Node, total int, err error)
+}
+
+// Paging limits of the list routes: limit= takes 1 to MaxPageLimit; offset= takes 0 and
+// more (past the end, the page is empty and total still counts every match).
+const MaxPageLimit = 1000
+
+// ParsePage reads limit= and offset= of a list route. paged is false when neither is
+// given; an error says which value is wrong and what is taken.
+func ParsePage(q url.Values) (offset, limit int, paged bool, err error) {
+	ls, offs := q.Get("limit"), q.Get("offset")
+	if ls == "" && offs == "" {
+		return 0, 0, false, nil
+	}
+	limit = MaxPageLimit
+	if ls != "" {
+		if limit, err = strconv.Atoi(ls); err != nil || limit < 1 || limit > MaxPageLimit {
+			return 0, 0, false, fmt.Errorf("limit=%q: want a number of items from 1 to %d", ls, MaxPageLimit)
+		}
+	}
+	if offs != "" {
+		if offset, err = strconv.Atoi(offs); err != nil || offset < 0 {
+			return 0, 0, false, fmt.Errorf("offset=%q: want a number of items to skip, 0 or more", offs)
+		}
+	}
+	return offset, limit, true, nil
 }
 
 // Config is what the handler serves from. Each group of routes is served when its
@@ -183,24 +227,74 @@ func (s *server) status(w http.ResponseWriter, r *http.Request, _ Principal) {
 }
 
 func (s *server) listNodes(w http.ResponseWriter, r *http.Request, _ Principal) {
+	q := r.URL.Query()
+	offset, limit, paged, err := ParsePage(q)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, CodeBadRequest, err.Error())
+		return
+	}
+	nq := NodeQuery{Status: q.Get("status"), Hostname: q.Get("hostname"), IDs: q["node"], Offset: offset, Limit: limit}
+	if pager, ok := s.cfg.Registry.(NodePager); ok && (paged || nq.Hostname != "" || len(nq.IDs) > 0) {
+		if !paged {
+			nq.Limit = int(^uint(0) >> 1)
+		}
+		nodes, total, err := pager.NodePage(r.Context(), nq)
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		out := NodeList{SchemaVersion: SchemaVersion, Nodes: nodes}
+		if out.Nodes == nil {
+			out.Nodes = []Node{}
+		}
+		if paged {
+			out.Total = &total
+		}
+		s.reply(w, out)
+		return
+	}
 	nodes, err := s.cfg.Registry.Nodes(r.Context())
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	if status := r.URL.Query().Get("status"); status != "" {
-		kept := nodes[:0]
-		for _, n := range nodes {
-			if n.Status == status {
-				kept = append(kept, n)
-			}
-		}
-		nodes = kept
+	nodes = FilterNodes(nodes, nq)
+	if paged {
+		total := len(nodes)
+		out := NodeList{SchemaVersion: SchemaVersion, Nodes: append([]Node{}, nodes[min(offset, total):min(offset+limit, total)]...), Total: &total}
+		s.reply(w, out)
+		return
 	}
 	if nodes == nil {
 		nodes = []Node{}
 	}
 	s.reply(w, NodeList{SchemaVersion: SchemaVersion, Nodes: nodes})
+}
+
+// FilterNodes keeps the nodes that q's status, hostname and IDs select (not its page).
+func FilterNodes(nodes []Node, q NodeQuery) []Node {
+	kept := nodes[:0]
+	host := strings.ToLower(q.Hostname)
+	for _, n := range nodes {
+		if NodeMatches(n.ID, n.Hostname, n.Status, q, host) {
+			kept = append(kept, n)
+		}
+	}
+	return kept
+}
+
+// NodeMatches says whether a node is selected by q; lowerHost is strings.ToLower(q.Hostname).
+func NodeMatches(id, hostname, status string, q NodeQuery, lowerHost string) bool {
+	if q.Status != "" && status != q.Status {
+		return false
+	}
+	if lowerHost != "" && !strings.Contains(strings.ToLower(hostname), lowerHost) {
+		return false
+	}
+	if len(q.IDs) > 0 && !slices.Contains(q.IDs, id) {
+		return false
+	}
+	return true
 }
 
 func (s *server) showNode(w http.ResponseWriter, r *http.Request, _ Principal) {

@@ -43,6 +43,18 @@ const (
 type NodeList struct {
 	SchemaVersion int    `json:"schemaVersion"`
 	Nodes         []Node `json:"nodes"`
+	// Total is the number of nodes that match, over every page; set only when the request
+	// asked for a page (limit=).
+	Total *int `json:"total,omitempty"`
+}
+
+// NodeCounts is the answer of GET /api/v1/nodes/counts: the registry's nodes counted by
+// status and by what gossip says of them ("unknown": never heard of in gossip).
+type NodeCounts struct {
+	SchemaVersion int            `json:"schemaVersion"`
+	Total         int            `json:"total"`
+	ByStatus      map[string]int `json:"byStatus"`
+	ByLiveness    map[string]int `json:"byLiveness"`
 }
 
 // NodeChange is the answer of the routes that change a node's status.

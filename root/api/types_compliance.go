@@ -125,6 +125,9 @@ type ComplianceNode struct {
 type ComplianceNodeList struct {
 	SchemaVersion int              `json:"schemaVersion"`
 	Nodes         []ComplianceNode `json:"nodes"`
+	// Total is the number of nodes that match, over every page; set only when the request
+	// gave sort=, hostname=, node=, limit= or offset=.
+	Total *int `json:"total,omitempty"`
 }
 
 // ComplianceNodeDirective is one directive on one node.

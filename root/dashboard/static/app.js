@@ -7,8 +7,11 @@
 (function () {
   const TOKEN_KEY = 'bosun.dashboard.token';
   const REFRESH_MS = 30000;
-  // The overview lists this many nodes; #/nodes lists them all.
-  const OVERVIEW_NODES = 50;
+  // The overview lists the worst this many nodes; #/nodes pages by this many.
+  const OVERVIEW_NODES = 10;
+  const PAGE_NODES = 50;
+  // The orders #/nodes offers: the API's sort= values.
+  const NODE_SORTS = { 'compliance': 'lowest compliance first', '-score': 'worst score first', 'hostname': 'hostname' };
 
   // Rudder's order, best to worst, as the API names the states.
   const STATES = ['not-applicable', 'audit-not-applicable', 'compliant', 'success', 'applying',
@@ -185,33 +188,54 @@
 
   const FACT_COLUMNS = 'column=os,kernel,ip,packages,updates,security_updates';
 
-  // byHost is the nodes' order in the tables: the registry's, by hostname then ID.
-  const byHost = (a, b) => (a.hostname || '').localeCompare(b.hostname || '') || a.id.localeCompare(b.id);
-
   // inventoryFacts reads the inventory columns of the nodes listed, each named with node=, so that the
-  // root reads those nodes' inventories and not the whole fleet's; all reads every node's.
-  function inventoryFacts(nodes, all) {
-    if (all) return api('/inventory/nodes?' + FACT_COLUMNS);
-    if (!nodes.length) return Promise.resolve({ columns: [], nodes: [] });
-    return api('/inventory/nodes?' + FACT_COLUMNS + nodes.map((n) => '&node=' + encodeURIComponent(n.id)).join(''));
+  // root reads those nodes' inventories and not the whole fleet's.
+  function inventoryFacts(ids) {
+    if (!ids.length) return Promise.resolve({ columns: [], nodes: [] });
+    return api('/inventory/nodes?' + FACT_COLUMNS + ids.map((id) => '&node=' + encodeURIComponent(id)).join(''));
   }
 
+  const named = (ids) => ids.map((id) => 'node=' + encodeURIComponent(id)).join('&');
+
+  // nodesByID reads the registry's records of the nodes listed (a page), not the fleet's.
+  async function nodesByID(ids) {
+    if (!ids.length) return [];
+    return (await api('/nodes?' + named(ids))).nodes;
+  }
+
+  // complianceByID reads the compliance of the nodes listed (a page), not the fleet's.
+  async function complianceByID(ids) {
+    if (!ids.length) return [];
+    return (await api('/compliance/nodes?' + named(ids))).nodes;
+  }
+
+  // rowsOf joins, in the order of ids, each node's record, compliance and inventory facts.
+  function rowsOf(ids, nodes, cnodes, facts) {
+    const byNode = {}, comp = {};
+    for (const n of nodes) byNode[n.id] = n;
+    for (const c of cnodes) comp[c.nodeId] = c;
+    const f = factsByNode(facts);
+    return ids.map((id) => ({ id, n: byNode[id], c: comp[id], f: f[id] || {} }));
+  }
+
+  // loadFleet reads what the overview shows: counts, not lists, and the worst few nodes.
   async function loadFleet(driftLimit) {
-    const [fleet, cnodes, nodes, relays, drift] = await Promise.all([
-      api('/compliance'), api('/compliance/nodes'), api('/nodes'), api('/relays'),
+    const [fleet, counts, worst, relays, drift] = await Promise.all([
+      api('/compliance'), api('/nodes/counts'), api('/compliance/nodes?sort=compliance&limit=' + OVERVIEW_NODES), api('/relays'),
       api('/drift?limit=' + driftLimit),
     ]);
-    const shown = nodes.nodes.slice().sort(byHost).slice(0, OVERVIEW_NODES);
-    return { fleet, cnodes: cnodes.nodes, nodes: nodes.nodes, relays: relays.relays, drift: drift, facts: await inventoryFacts(shown, false) };
+    const ids = worst.nodes.map((c) => c.nodeId);
+    const [nodes, facts, hops] = await Promise.all([nodesByID(ids), inventoryFacts(ids),
+      nodesNamed(relays.relays.flatMap((r) => r.node.path || []))]);
+    return { fleet, counts, rows: rowsOf(ids, nodes, worst.nodes, facts), total: worst.total, relays: relays.relays, hops, drift };
   }
 
   function fleetCard(d) {
     const f = d.fleet;
-    const byStatus = {}, byLive = {};
-    for (const n of d.nodes) {
-      byStatus[n.status] = (byStatus[n.status] || 0) + 1;
-      if (n.liveness) byLive[n.liveness] = (byLive[n.liveness] || 0) + 1;
-    }
+    const byStatus = d.counts.byStatus || {};
+    // "unknown" counts the nodes that do not gossip: the page shows only what gossip says.
+    const byLive = Object.assign({}, d.counts.byLiveness || {});
+    delete byLive.unknown;
     const chips = (m, attr) => h('div', { class: 'chips' }, Object.keys(m).sort().map((k) => h('span', { class: 'chip', [attr]: k }, k + ' ' + m[k])));
     return card('Fleet compliance', { id: 'fleet' },
       h('div', { class: 'figure', id: 'fleet-compliance' }, pct(f.compliance)),
@@ -252,22 +276,17 @@
 
   const publicIPs = (v) => flat(v).filter((ip) => !/^127\./.test(ip));
 
-  function nodesCard(d, more) {
-    const comp = {};
-    for (const c of d.cnodes) comp[c.nodeId] = c;
-    const facts = factsByNode(d.facts);
-    const all = d.nodes.slice().sort(byHost);
-    const nodes = more ? all.slice(0, OVERVIEW_NODES) : all;
-    const rows = nodes.map((n) => {
-      const c = comp[n.id];
-      const f = facts[n.id] || {};
+  // nodesCard lists rows (rowsOf): on the overview the worst nodes, on #/nodes one page.
+  function nodesCard(rows, title, empty, extra) {
+    const trs = rows.map(({ id, n, c, f }) => {
+      n = n || { id, hostname: c ? c.hostname : '' };
       const ips = publicIPs(f.ip);
       const upd = flat(f.updates)[0];
       const sec = flat(f.security_updates)[0];
-      return h('tr', { 'data-node-id': n.id, 'data-hostname': n.hostname },
-        h('td', { class: 'host' }, link(nodeHref(n.id), n.hostname || n.id)),
-        h('td', {}, n.role),
-        h('td', {}, n.status),
+      return h('tr', { 'data-node-id': id, 'data-hostname': n.hostname },
+        h('td', { class: 'host' }, link(nodeHref(id), n.hostname || id)),
+        h('td', {}, n.role || '–'),
+        h('td', {}, n.status || '–'),
         h('td', {}, n.liveness || h('span', { class: 'muted' }, '–')),
         h('td', {}, c ? score(c.score) : h('span', { class: 'muted' }, '–')),
         num(c ? pct(c.compliance) : '–'),
@@ -278,10 +297,10 @@
         h('td', { title: ips.join(', ') }, ips.slice(0, 2).join(', ') + (ips.length > 2 ? ' +' + (ips.length - 2) : '')),
         num(n.lastInventory ? flat(f.packages)[0] ?? '–' : '–'),
         num(!n.lastInventory || upd === undefined ? '–' : upd + (sec ? ' (' + sec + ' security)' : '')),
-        h('td', {}, when(n.lastSeen)));
+        h('td', {}, n.lastSeen ? when(n.lastSeen) : '–'));
     });
-    return card(['Nodes', more && all.length > nodes.length ? h('a', { class: 'more', href: '#/nodes' }, 'all ' + all.length + ' nodes') : null], { id: 'nodes', class: 'card wide' },
-      table(['Hostname', 'Role', 'Status', 'Liveness', 'Score', { num: 'Compliance' }, 'Components', 'Worst', 'OS', 'Kernel', 'IPs', { num: 'Packages' }, { num: 'Updates' }, 'Last seen'], rows, 'No node has enrolled yet.'));
+    return card(title, { id: 'nodes', class: 'card wide' }, extra || null,
+      table(['Hostname', 'Role', 'Status', 'Liveness', 'Score', { num: 'Compliance' }, 'Components', 'Worst', 'OS', 'Kernel', 'IPs', { num: 'Packages' }, { num: 'Updates' }, 'Last seen'], trs, empty));
   }
 
   function driftCard(drift, more) {
@@ -330,8 +349,9 @@
     const d = await loadFleet(10);
     return h('div', { class: 'grid' },
       fleetCard(d),
-      h('div', {}, rulesCard(d.fleet.rules, false), relaysCard(d.relays, d.nodes)),
-      nodesCard(d, true),
+      h('div', {}, rulesCard(d.fleet.rules, false), relaysCard(d.relays, d.hops)),
+      nodesCard(d.rows, ['Least compliant nodes', h('a', { class: 'more', href: '#/nodes' }, 'all ' + (d.counts.total || 0) + ' nodes')],
+        'No node has an applied policy yet.'),
       driftCard(d.drift, true));
   }
 
@@ -340,10 +360,54 @@
     return rulesCard(l.items, false);
   }
 
-  // nodesView lists every node: it reads what its table shows, not the overview's cards.
-  async function nodesView() {
-    const [cnodes, nodes, all] = await Promise.all([api('/compliance/nodes'), api('/nodes'), inventoryFacts(null, true)]);
-    return nodesCard({ cnodes: cnodes.nodes, nodes: nodes.nodes, facts: all }, false);
+  // nodesHref is the address of a page of #/nodes.
+  function nodesHref(sort, q, page) {
+    const p = new URLSearchParams();
+    if (sort !== 'compliance') p.set('sort', sort);
+    if (q) p.set('q', q);
+    if (page > 1) p.set('page', String(page));
+    const s = p.toString();
+    return '#/nodes' + (s ? '?' + s : '');
+  }
+
+  // nodesView shows one page of PAGE_NODES nodes: the root sorts, filters and pages, and the
+  // page reads the records, compliance and inventory facts of the nodes it shows only. By
+  // hostname it pages the registry (every node, with a policy or not); by compliance or score
+  // it pages the compliance engine's nodes (those with an applied policy).
+  async function nodesView(params) {
+    const sort = NODE_SORTS[params.get('sort')] ? params.get('sort') : 'compliance';
+    const q = (params.get('q') || '').trim();
+    const page = Math.max(1, parseInt(params.get('page') || '1', 10) || 1);
+    const paging = 'limit=' + PAGE_NODES + '&offset=' + (page - 1) * PAGE_NODES + (q ? '&hostname=' + encodeURIComponent(q) : '');
+    let ids, nodes, cnodes, total;
+    if (sort === 'hostname') {
+      const l = await api('/nodes?' + paging);
+      ids = l.nodes.map((n) => n.id); nodes = l.nodes; total = l.total;
+      cnodes = await complianceByID(ids);
+    } else {
+      const l = await api('/compliance/nodes?sort=' + encodeURIComponent(sort) + '&' + paging);
+      ids = l.nodes.map((c) => c.nodeId); cnodes = l.nodes; total = l.total;
+      nodes = await nodesByID(ids);
+    }
+    const facts = await inventoryFacts(ids);
+    const pages = Math.max(1, Math.ceil(total / PAGE_NODES));
+    const first = total ? (page - 1) * PAGE_NODES + 1 : 0;
+    const last = Math.min(total, page * PAGE_NODES);
+    const filter = h('form', { id: 'nodes-filter', class: 'filter' },
+      h('label', {}, 'Sort ', h('select', { name: 'sort' }, Object.entries(NODE_SORTS).map(([k, v]) => h('option', { value: k, selected: k === sort }, v)))),
+      ' ', h('label', {}, 'Hostname ', h('input', { name: 'q', type: 'search', value: q, placeholder: 'part of a hostname' })),
+      ' ', h('button', { type: 'submit' }, 'Show'));
+    filter.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      location.hash = nodesHref(filter.elements.sort.value, filter.elements.q.value.trim(), 1);
+    });
+    filter.elements.sort.addEventListener('change', () => filter.requestSubmit());
+    const pager = h('div', { class: 'pager', id: 'nodes-pager', 'data-page': page, 'data-pages': pages, 'data-total': total },
+      page > 1 ? h('a', { href: nodesHref(sort, q, page - 1), rel: 'prev' }, '← previous') : h('span', { class: 'muted' }, '← previous'),
+      h('span', { class: 'muted' }, ' ' + (total ? first + '–' + last + ' of ' + total : 'none of 0') + ' · page ' + page + ' of ' + pages + ' '),
+      page < pages ? h('a', { href: nodesHref(sort, q, page + 1), rel: 'next' }, 'next →') : h('span', { class: 'muted' }, 'next →'));
+    const title = sort === 'hostname' ? 'Nodes' : ['Nodes', h('small', { class: 'muted' }, 'with an applied policy; sort by hostname for every node')];
+    return nodesCard(rowsOf(ids, nodes, cnodes, facts), title, q ? 'No node matches “' + q + '”.' : 'No node here.', [filter, pager]);
   }
 
   async function driftView() {
@@ -524,7 +588,7 @@
       if (view === 'overview') el = await overview();
       else if (view === 'rules' && !id) el = await rulesView();
       else if (view === 'rules') el = await ruleView(id, params);
-      else if (view === 'nodes' && !id) el = await nodesView();
+      else if (view === 'nodes' && !id) el = await nodesView(params);
       else if (view === 'nodes') el = await nodeView(id);
       else if (view === 'drift') el = await driftView();
       else if (view === 'relays') el = await relaysView();
