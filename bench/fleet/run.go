@@ -256,7 +256,7 @@ func (f *fleet) startRelays(ctx context.Context) error {
 		dir := filepath.Join(f.work, fmt.Sprintf("relay%02d", i))
 		p, err := startProc(fmt.Sprintf("relay%02d", i), f.cfg.Bosun, filepath.Join(f.work, fmt.Sprintf("relay%02d.log", i)), "relay",
 			"--data", dir, "--listen", fmt.Sprintf("127.0.0.1:%d", q), "--upstream", f.root.addr, "--upstream-fingerprint", st.KeyFingerprint,
-			"--zone", fmt.Sprintf("zone%02d", i), "--gossip-listen=", "--core-gossip-listen=", "--stats-interval", "2s",
+			"--zone", fmt.Sprintf("zone%02d", i), "--gossip-listen=", "--core-gossip-listen=", "--metrics-listen=", "--stats-interval", "2s",
 			"--debug-listen", fmt.Sprintf("127.0.0.1:%d", d), "--log-level", "warn")
 		if err != nil {
 			return err
