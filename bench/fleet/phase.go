@@ -122,7 +122,7 @@ loop:
 	f.res.Reports, f.res.Results = f.reports.Load(), f.results.Load()
 	f.res.OfferedPerSecond = float64(f.res.Results) / d.Seconds()
 	f.res.RootCPU = cpuBetween(before.root, end.root, d)
-	f.res.RootRSS, f.res.RootPeakRSS = end.root.RSS, end.root.HWM
+	f.res.RootRSS, f.res.RootPeakRSS, f.res.RootAnonRSS = end.root.RSS, end.root.HWM, end.root.Anon
 	for i := range end.relays {
 		f.res.RelaysCPU += cpuBetween(before.relays[i], end.relays[i], d)
 		f.res.RelayRSS = max(f.res.RelayRSS, end.relays[i].RSS)
