@@ -100,23 +100,30 @@ func (p *policies) nodes() ([]policy.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	out, errs := p.loadNodes(recs)
+	return out, errors.Join(errs...)
+}
+
+// loadNodes makes the compiler's nodes of registry records, their inventories decoded on
+// every core; errs[i] is record i's error, if any.
+func (p *policies) loadNodes(recs []nodeRecord) ([]policy.Node, []error) {
 	out := make([]policy.Node, len(recs))
-	errs := make([]error, runtime.GOMAXPROCS(0))
+	errs := make([]error, len(recs))
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := range errs {
+	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(recs) || errs[w] != nil {
+				if i >= len(recs) {
 					return
 				}
-				out[i], errs[w] = p.node(recs[i])
+				out[i], errs[i] = p.node(recs[i])
 			}
 		})
 	}
 	wg.Wait()
-	return out, errors.Join(errs...)
+	return out, errs
 }
 
 // getsPolicy says whether a node is compiled a policy: accepted, and running an agent (an
@@ -395,7 +402,7 @@ func (p *policies) nodeChanged(id string) {
 func (p *policies) nodesChanged(ids []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var upsert []policy.Node
+	var recs []nodeRecord
 	for _, id := range ids {
 		rec, err := p.reg.record(id)
 		if err != nil {
@@ -406,9 +413,13 @@ func (p *policies) nodesChanged(ids []string) {
 			p.removePolicy(id)
 			continue
 		}
-		n, err := p.node(rec)
-		if err != nil {
-			p.log.Warn("policy update skipped", "node", id, "err", err)
+		recs = append(recs, rec)
+	}
+	loaded, errs := p.loadNodes(recs)
+	upsert := loaded[:0]
+	for i, n := range loaded {
+		if errs[i] != nil {
+			p.log.Warn("policy update skipped", "node", recs[i].ID, "err", errs[i])
 			continue
 		}
 		upsert = append(upsert, n)

@@ -92,6 +92,7 @@ func tail(path string, lines int) string {
 // usage is a process's resource use as /proc tells it.
 type usage struct {
 	RSS, HWM uint64        // bytes
+	Anon     uint64        // of RSS, the anonymous part (heap, stacks): not Badger's mapped files
 	CPU      time.Duration // user + system since start
 }
 
@@ -134,6 +135,8 @@ func (p *proc) usage() (usage, error) {
 			u.RSS = kb << 10
 		case "VmHWM":
 			u.HWM = kb << 10
+		case "RssAnon":
+			u.Anon = kb << 10
 		}
 	}
 	return u, sc.Err()

@@ -65,6 +65,7 @@ type Result struct {
 
 	RootRSS        uint64  `json:"rootRSS"`        // bytes, at the end of the run phase
 	RootPeakRSS    uint64  `json:"rootPeakRSS"`    // bytes, since start
+	RootAnonRSS    uint64  `json:"rootAnonRSS"`    // of RootRSS, heap and stacks (the rest: Badger's mapped files)
 	RootCPU        float64 `json:"rootCPU"`        // cores used during the run phase (1 = one core busy)
 	RelayRSS       uint64  `json:"relayRSS"`       // bytes, the largest relay at the end of the run phase
 	RelayPeakRSS   uint64  `json:"relayPeakRSS"`   // the largest relay's since start
@@ -168,7 +169,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	row("bytes per run: relay → root, reports (all uplink)", fmt.Sprintf("%.0f B (%.0f B)", r.UplinkReportBytes, r.UplinkBytesPerRun), "")
 	row("policy check each run (status exchange)", fmt.Sprintf("%.0f B", r.ContactBytes), "unchanged policy check ≤ 200 B")
 	row("policy delta after the change", fmt.Sprintf("%.0f B (%d nodes)", r.PolicyDeltaBytes, r.PolicyDeltas), "")
-	row("root memory (end of run / peak)", fmt.Sprintf("%s / %s", mib(r.RootRSS), mib(r.RootPeakRSS)), "")
+	row("root memory (end of run, of it heap / peak)", fmt.Sprintf("%s, %s / %s", mib(r.RootRSS), mib(r.RootAnonRSS), mib(r.RootPeakRSS)), "")
 	row("root CPU during the run", fmt.Sprintf("%.2f cores", r.RootCPU), "2 cores")
 	row("relay memory, largest (end / peak)", fmt.Sprintf("%s / %s", mib(r.RelayRSS), mib(r.RelayPeakRSS)), "")
 	row("relays CPU during the run, together", fmt.Sprintf("%.2f cores", r.RelaysCPU), "")

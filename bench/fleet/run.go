@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -390,19 +389,20 @@ func (f *fleet) enrol(ctx context.Context) error {
 	if err := f.drain(ctx, 30*time.Minute, "enrolments"); err != nil {
 		return err
 	}
-	var ids []string
-	err := f.eventually(ctx, 10*time.Minute, "every node pending at the root", func() (bool, string) {
-		nodes, err := f.api.Nodes(ctx, api.StatusPending)
+	// Every relay's queue is empty, so the root took every enrolment and, after it, every
+	// inventory; the relays list says how many nodes are behind each zone.
+	err := f.eventually(ctx, 10*time.Minute, "every node registered at the root", func() (bool, string) {
+		rels, err := f.api.Relays(ctx)
 		if err != nil {
 			return false, err.Error()
 		}
-		ids = ids[:0]
-		for _, n := range nodes {
-			if n.Role == wire.RoleAgent.String() && strings.HasPrefix(n.Hostname, "sim-") && !n.LastInventory.IsZero() {
-				ids = append(ids, n.ID)
+		behind := 0
+		for _, r := range rels.Relays {
+			if !f.isRealRelay(r.Node.ID) {
+				behind += r.Nodes
 			}
 		}
-		return len(ids) >= len(f.nodes), fmt.Sprintf("%d of %d pending with an inventory", len(ids), len(f.nodes))
+		return behind >= len(f.nodes), fmt.Sprintf("%d of %d nodes registered", behind, len(f.nodes))
 	})
 	if err != nil {
 		return err
@@ -428,8 +428,11 @@ func (f *fleet) drain(ctx context.Context, timeout time.Duration, what string) e
 	}
 	since := time.Now()
 	last := time.Now()
+	// Each look reads the whole registry (GET /api/v1/relays): every 2 s at 10,000 nodes,
+	// every 20 s at 100,000.
+	every := max(2*time.Second, time.Duration(len(f.nodes)/5000)*time.Second)
 	return f.eventually(ctx, timeout, what+" taken by the root", func() (bool, string) {
-		if time.Since(last) < 2*time.Second {
+		if time.Since(last) < every {
 			return false, "waiting for the relays' figures"
 		}
 		last = time.Now()

@@ -10,6 +10,9 @@ import (
 	"net/url"
 )
 
+// maxAnswer bounds an answer the client reads.
+const maxAnswer = 1 << 30
+
 // Client calls the API; the CLI is its user.
 type Client struct {
 	BaseURL string // https://host:port
@@ -39,7 +42,8 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	// A node list of 100,000 nodes is about 80 MiB of JSON.
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
 		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
