@@ -43,7 +43,21 @@ type Config struct {
 	// Progress receives one line every ProgressEvery while the run goes; default discard.
 	Progress      io.Writer
 	ProgressEvery time.Duration // default 10 s
+	// Bar, if set, makes a progress bar for a phase whose total is known (the nodes pushed
+	// to the relays, the nodes accepted); the CLI's cli.NewProgress fits. Default: none.
+	Bar func(label string, total int64) Bar
 }
+
+// Bar is a progress bar: safe for concurrent Add; Done ends it.
+type Bar interface {
+	Add(n int64)
+	Done()
+}
+
+type noBar struct{}
+
+func (noBar) Add(int64) {}
+func (noBar) Done()     {}
 
 // Mix is the share of nodes (percent) that behave each way; it sums to 100.
 type Mix struct {
@@ -116,6 +130,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Seed == 0 {
 		c.Seed = 1
+	}
+	if c.Bar == nil {
+		c.Bar = func(string, int64) Bar { return noBar{} }
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard

@@ -357,6 +357,7 @@ func (f *fleet) enrol(ctx context.Context) error {
 	f.logf("enrolling %d nodes (stub and full inventory each) through %d relays", len(f.nodes), len(f.relays))
 	start := time.Now()
 	errs := make(chan error, len(f.zones))
+	bar := f.cfg.Bar("nodes enrolling", int64(len(f.nodes)))
 	for _, z := range f.zones {
 		wg.Go(func() {
 			for _, n := range z.nodes {
@@ -377,10 +378,12 @@ func (f *fleet) enrol(ctx context.Context) error {
 					errs <- err
 					return
 				}
+				bar.Add(1)
 			}
 		})
 	}
 	wg.Wait()
+	bar.Done()
 	close(errs)
 	if err := <-errs; err != nil {
 		return err
@@ -481,18 +484,20 @@ func (f *fleet) accept(ctx context.Context) error {
 	for i, n := range f.nodes {
 		ids[i] = n.id
 	}
+	bar := f.cfg.Bar("nodes accepted", int64(len(ids)))
+	defer bar.Done()
 	for i := 0; i < len(ids); i += perRequest {
-		res, err := f.api.SetStatusMany(ctx, api.StatusAccepted, ids[i:min(i+perRequest, len(ids))])
+		chunk := ids[i:min(i+perRequest, len(ids))]
+		res, err := f.api.SetStatusMany(ctx, api.StatusAccepted, chunk)
 		if err != nil {
 			return fmt.Errorf("accept nodes: %w", err)
 		}
 		if len(res.Missing) > 0 {
 			return fmt.Errorf("accept nodes: %d unknown to the root (%s...)", len(res.Missing), res.Missing[0])
 		}
-		if time.Since(start) > 10*time.Second && i/perRequest%4 == 0 {
-			f.logf("accepted %d of %d nodes", i+perRequest, len(ids))
-		}
+		bar.Add(int64(len(chunk)))
 	}
+	bar.Done()
 	f.res.AcceptSeconds = time.Since(start).Seconds()
 	f.res.AcceptPerSecond = float64(len(ids)) / f.res.AcceptSeconds
 	f.logf("accepted %d nodes in %.1f s (%.0f/s), their policies compiled, signed and stored", len(ids), f.res.AcceptSeconds, f.res.AcceptPerSecond)

@@ -98,6 +98,7 @@ func (o *benchFleetOptions) Run(ctx context.Context, env *cli.Env, args []string
 		Nodes: o.Nodes, Relays: o.Relays, Components: o.Components, Interval: o.Interval, Duration: o.Duration, Speed: o.Speed,
 		Mix: mix, ChangesOnly: o.ChangesOnly, NoContacts: o.NoContacts, Profile: o.Profile, Seed: o.Seed,
 		Progress: env.Stderr, ProgressEvery: o.ProgressEvery,
+		Bar: func(label string, total int64) fleet.Bar { return cli.NewProgress(env.Stderr, label, total) },
 	}
 	res, err := fleet.Run(ctx, cfg)
 	if err != nil {
