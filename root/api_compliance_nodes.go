@@ -76,7 +76,7 @@ func (r *Root) listNodeCompliance(w http.ResponseWriter, req *http.Request, _ ap
 		order = byHost
 	case "compliance":
 		for i := range rows {
-			rows[i].pct, rows[i].counted = ratio(&rows[i].sum.Counts)
+			rows[i].pct, rows[i].counted = rows[i].sum.Counts.Ratio()
 		}
 		order = func(a, b *complianceRow) int {
 			if a.counted != b.counted { // nothing counted: last either way
@@ -147,26 +147,6 @@ func (r *Root) listNodeCompliance(w http.ResponseWriter, req *http.Request, _ ap
 		out.Total = &total
 	}
 	api.Reply(w, out)
-}
-
-var allStates = compliance.States()
-
-// ratio is the share of compliant components, unrounded (the order of Counts.Compliance
-// without its allocation), and whether anything was counted.
-func ratio(c *compliance.Counts) (float64, bool) {
-	var ok, counted int64
-	for _, s := range allStates {
-		if s.Counted() {
-			counted += c[s]
-			if s.OK() {
-				ok += c[s]
-			}
-		}
-	}
-	if counted == 0 {
-		return 0, false
-	}
-	return float64(ok) / float64(counted), true
 }
 
 // smallest returns the k first rows in order, sorted: a page near the top of a long list

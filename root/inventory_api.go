@@ -10,11 +10,9 @@ import (
 	"mime/multipart"
 	"net/http"
 	"path"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/bosun-io/bosun/inventory"
@@ -548,54 +546,44 @@ func (r *Root) getNodeFacts(w http.ResponseWriter, req *http.Request, _ api.Prin
 	// and each decodes the stored JSON once (factsDocJSON) rather than into the struct and back.
 	facts := make([]*api.NodeFact, len(nodes))
 	var failed atomic.Pointer[error]
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(nodes) || failed.Load() != nil {
-					return
-				}
-				n := nodes[i]
-				inv, _, err := r.inv.currentDoc(n.ID)
-				if err != nil {
-					r.log.Warn("stored inventory unreadable; node listed without it", "node", n.ID, "err", err)
-				}
-				doc, err := factsDocJSON(n, inv)
-				if err != nil {
-					failed.CompareAndSwap(nil, &err)
-					return
-				}
-				ok := true
-				for _, c := range conds {
-					if !c.Match(doc) {
-						ok = false
-						break
-					}
-				}
-				if !ok {
-					continue
-				}
-				f := api.NodeFact{Node: n, Values: []json.RawMessage{}}
-				for _, p := range paths {
-					vals := api.Lookup(doc, p)
-					var v any
-					switch len(vals) {
-					case 0:
-					case 1:
-						v = vals[0]
-					default:
-						v = vals
-					}
-					b, _ := json.Marshal(v)
-					f.Values = append(f.Values, b)
-				}
-				facts[i] = &f
+	onEveryCore(len(nodes), func(i int) bool {
+		n := nodes[i]
+		inv, _, err := r.inv.currentDoc(n.ID)
+		if err != nil {
+			r.log.Warn("stored inventory unreadable; node listed without it", "node", n.ID, "err", err)
+		}
+		doc, err := factsDocJSON(n, inv)
+		if err != nil {
+			failed.CompareAndSwap(nil, &err)
+			return false
+		}
+		ok := true
+		for _, c := range conds {
+			if !c.Match(doc) {
+				ok = false
+				break
 			}
-		})
-	}
-	wg.Wait()
+		}
+		if !ok {
+			return true
+		}
+		f := api.NodeFact{Node: n, Values: []json.RawMessage{}}
+		for _, p := range paths {
+			vals := api.Lookup(doc, p)
+			var v any
+			switch len(vals) {
+			case 0:
+			case 1:
+				v = vals[0]
+			default:
+				v = vals
+			}
+			b, _ := json.Marshal(v)
+			f.Values = append(f.Values, b)
+		}
+		facts[i] = &f
+		return true
+	})
 	if p := failed.Load(); p != nil {
 		r.logInternal(req, *p)
 		failErr(w, *p)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"slices"
@@ -265,22 +264,9 @@ func TestOpenAPISchemasMatchResponses(t *testing.T) {
 
 func getRaw(t *testing.T, r *testRoot, path string) []byte {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, r.api.BaseURL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+r.init.AdminToken)
-	resp, err := r.api.HTTP.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: HTTP %d: %s", path, resp.StatusCode, b)
+	code, b := getCode(t, r, path)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: HTTP %d: %s", path, code, b)
 	}
 	return b
 }

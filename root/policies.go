@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/bosun-io/bosun/root/api"
@@ -109,20 +107,10 @@ func (p *policies) nodes() ([]policy.Node, error) {
 func (p *policies) loadNodes(recs []nodeRecord) ([]policy.Node, []error) {
 	out := make([]policy.Node, len(recs))
 	errs := make([]error, len(recs))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(recs) {
-					return
-				}
-				out[i], errs[i] = p.node(recs[i])
-			}
-		})
-	}
-	wg.Wait()
+	onEveryCore(len(recs), func(i int) bool {
+		out[i], errs[i] = p.node(recs[i])
+		return true
+	})
 	return out, errs
 }
 

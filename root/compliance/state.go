@@ -146,7 +146,25 @@ func (c *Counts) Total() int64 {
 // Compliance returns the compliance percentage (OK states over counted states, rounded
 // like [Percentages] would round the OK share) and false when nothing is counted.
 func (c *Counts) Compliance() (float64, bool) {
-	var ok, counted int64
+	ok, counted := c.okCounted()
+	if counted == 0 {
+		return 0, false
+	}
+	p := Percentages([]int64{ok, counted - ok})
+	return p[0], true
+}
+
+// Ratio is the share of compliant components, unrounded and without Compliance's
+// allocation (for sorting many nodes), and false when nothing is counted.
+func (c *Counts) Ratio() (float64, bool) {
+	ok, counted := c.okCounted()
+	if counted == 0 {
+		return 0, false
+	}
+	return float64(ok) / float64(counted), true
+}
+
+func (c *Counts) okCounted() (ok, counted int64) {
 	for s := StateNotApplicable; s < numStates; s++ {
 		if s.Counted() {
 			counted += c[s]
@@ -155,11 +173,7 @@ func (c *Counts) Compliance() (float64, bool) {
 			}
 		}
 	}
-	if counted == 0 {
-		return 0, false
-	}
-	p := Percentages([]int64{ok, counted - ok})
-	return p[0], true
+	return ok, counted
 }
 
 // Worst returns the worst state with a non-zero count, StateNone for none.
